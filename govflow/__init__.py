@@ -1,0 +1,52 @@
+"""govflow: a governance workflow engine for ethics charters and manifestos in data and AI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, load_config
+
+
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the Flask app; raise engine.DefinitionError when a bundled workflow is invalid."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(Path(app.instance_path)))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    from . import web
+    from .accounts import views as account_views
+    from .charters import register as register_charters
+    from .charters import views as charter_views
+    from .extensions import babel, csrf, db, login_manager, migrate
+    from .i18n import select_locale, select_timezone
+    from .instances import views as instance_views
+    from .instances.registry import WorkflowRegistry
+    from .main import views as main_views
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    web.configure_database(app)
+
+    registry = WorkflowRegistry()
+    register_charters(registry)
+    engine = registry.build_engine()
+    engine.load([app.config["WORKFLOWS_PATH"]], base=PROJECT_ROOT)
+    app.extensions["govflow.registry"] = registry
+    app.extensions["govflow.engine"] = engine
+
+    for module in (main_views, account_views, instance_views, charter_views):
+        app.register_blueprint(module.bp)
+    web.install(app)
+    return app

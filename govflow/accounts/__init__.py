@@ -1,0 +1,1 @@
+"""Accounts: users, their roles, sign-in and language preference."""

@@ -1,0 +1,123 @@
+"""The ``govflow`` command: Flask's commands (run, db, shell) plus workflows, users and demo data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup, FlaskGroup, NoAppException
+
+from .config import PROJECT_ROOT
+from .engine import DefinitionError
+
+
+REFUSAL = "govflow refuses to start: fix the workflow definitions above."
+
+
+def _create_app():
+    """Build the app; an invalid bundled definition becomes a clean CLI error (no traceback)."""
+    from . import create_app
+
+    try:
+        return create_app()
+    except DefinitionError as exc:
+        raise NoAppException("\n".join(str(p) for p in exc.problems) + "\n" + REFUSAL) from None
+
+
+cli = FlaskGroup(name="govflow", create_app=_create_app, help="govflow: governance workflows for ethics charters.")
+workflows = AppGroup("workflows", help="Check, register and list workflow definitions.")
+users = AppGroup("users", help="Manage user accounts.")
+demo = AppGroup("demo", help="Demo data.")
+
+
+@workflows.command("check", with_appcontext=False)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def workflows_check(paths: tuple[Path, ...]) -> None:
+    """Validate definition files (default: the bundled workflows/); print file:line: message per problem."""
+    from .engine.definitions import definition_files, load_definitions
+    from .instances.registry import WorkflowRegistry
+    from .charters import register as register_charters
+
+    registry = WorkflowRegistry()
+    register_charters(registry)
+    targets = list(paths) or [PROJECT_ROOT / "workflows"]
+    try:
+        found = load_definitions(targets, registry.build_engine().registry.vocabulary(), base=Path.cwd())
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        n = len(exc.problems)
+        click.echo(f"{n} problem{'s' if n != 1 else ''} found in {len(definition_files(targets))} file(s).", err=True)
+        sys.exit(1)
+    for d in found:
+        click.echo(f"ok  {d.file}: {d.name} version {d.version} ({len(d.states)} states, {len(d.transitions)} transitions)")
+
+
+@workflows.command("load")
+def workflows_load() -> None:
+    """Register the loaded definitions in the database (idempotent; refuses an edited version)."""
+    from .extensions import db
+    from .instances.services import DefinitionChanged, get_engine, register_definitions
+
+    try:
+        rows = register_definitions(get_engine())
+    except DefinitionChanged as exc:
+        db.session.rollback()
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    db.session.commit()
+    for d, what in rows:
+        click.echo(f"{what:9}  {d.name} version {d.version}")
+
+
+@workflows.command("list")
+def workflows_list() -> None:
+    """List the loaded definitions with their instance counts."""
+    from .instances.services import get_engine, instance_counts
+
+    counts = instance_counts()
+    for d in get_engine().definitions():
+        click.echo(f"{d.name} v{d.version}  {sum(counts.get(d.key, {}).values())} instance(s)  {d.file}")
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", "roles", multiple=True, help="admin, signatory, committee_member, committee_secretary, programme_manager")
+@click.password_option(help="at least 10 characters (prompted when not given)")
+def users_create(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
+    """Create a user account."""
+    from .accounts.services import AccountError, create_user
+    from .extensions import db
+
+    try:
+        user = create_user(email, name, password, roles)
+    except AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"created user {user.id} <{user.email}> with roles: {', '.join(sorted(user.role_names)) or 'none'}")
+
+
+@demo.command("load")
+def demo_load() -> None:
+    """Load the demo accounts, organisations and commitments (running it twice changes nothing)."""
+    from .demo import load_demo
+
+    created = load_demo()
+    click.echo(f"demo data: {created} item(s) created" if created else "demo data: already loaded, nothing changed")
+
+
+cli.add_command(workflows)
+cli.add_command(users)
+cli.add_command(demo)
+
+
+def main() -> None:
+    """Entry point of the ``govflow`` command."""
+    cli.main(prog_name="govflow")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,76 @@
+"""Typed errors raised by the workflow engine; the web layer maps each to an HTTP status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotPermitted(EngineError):
+    """The actor holds none of the roles the transition allows."""
+
+    status = 403
+
+
+class GuardFailed(EngineError):
+    """A named guard refused the transition; ``reason`` says why in plain words."""
+
+    status = 422
+
+    def __init__(self, guard: str, reason: str):
+        super().__init__(reason)
+        self.guard = guard
+        self.reason = reason
+
+
+class MissingInput(EngineError):
+    """A required input (comment, reason, URL...) is absent or malformed."""
+
+    status = 422
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidTransition(EngineError):
+    """The trigger does not exist or is not possible from the instance's current state."""
+
+    status = 409
+
+
+class StaleInstance(EngineError):
+    """Another request moved the instance first; nothing was overwritten."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a definition file, located by file and line."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class DefinitionError(EngineError):
+    """One or more definition files are invalid; ``problems`` lists every one of them."""
+
+    status = 409
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

@@ -1,0 +1,33 @@
+"""Language and time-zone selection, and helpers to show bilingual definition texts."""
+
+from __future__ import annotations
+
+from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+
+def select_locale() -> str:
+    """The session's choice, else the user's preference, else the browser's best match, else English."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def select_timezone() -> str | None:
+    """The user's time zone, else the configured default."""
+    if current_user and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    return None
+
+
+def tr(texts: dict[str, str] | None) -> str:
+    """Pick the current language's text from a {'en': ..., 'fr': ...} mapping."""
+    if not texts:
+        return ""
+    lang = str(get_locale() or "en")
+    return texts.get(lang) or texts.get("en") or next(iter(texts.values()))

@@ -1,0 +1,216 @@
+"""Services running workflow instances: start, fire, register definitions, list what waits on a user.
+
+They take the actor explicitly, flush, and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..engine import SYSTEM, Definition, Engine, StaleInstance, TransitionDef, TransitionEvent
+from ..extensions import db
+from .models import InstanceHistory, WorkflowDefinitionRecord, WorkflowInstance
+from .registry import WorkflowRegistry
+
+
+def get_engine() -> Engine:
+    """The engine of the current app."""
+    return current_app.extensions["govflow.engine"]
+
+
+def get_registry() -> WorkflowRegistry:
+    """The workflow registry of the current app."""
+    return current_app.extensions["govflow.registry"]
+
+
+class DefinitionChanged(Exception):
+    """A registered definition version was edited in place (a new version is needed)."""
+
+
+def definition_digest(definition: Definition) -> str:
+    """SHA-256 of the definition's file text."""
+    return hashlib.sha256(definition.source_text.encode("utf-8")).hexdigest()
+
+
+def register_definitions(engine: Engine) -> list[tuple[Definition, str]]:
+    """Record every loaded definition version in the database; return (definition, 'new'|'unchanged').
+
+    A version already registered with different text is refused: instances pinned to it would
+    silently change behaviour, so a changed procedure must be published as a new version.
+    """
+    out = []
+    existing = {(r.name, r.version): r for r in db.session.scalars(sa.select(WorkflowDefinitionRecord))}
+    changed = []
+    for d in engine.definitions():
+        digest = definition_digest(d)
+        record = existing.get(d.key)
+        if record is None:
+            db.session.add(WorkflowDefinitionRecord(name=d.name, version=d.version, sha256=digest, file=d.file))
+            out.append((d, "new"))
+        elif record.sha256 != digest:
+            changed.append(f"{d.file}: workflow '{d.name}' version {d.version} differs from the registered one; "
+                           f"publish the change as version {d.version + 1}")
+        else:
+            out.append((d, "unchanged"))
+    if changed:
+        raise DefinitionChanged("\n".join(changed))
+    db.session.flush()
+    return out
+
+
+def actor_label(actor: Any) -> str:
+    """The name history shows for ``actor``."""
+    return "system" if actor is SYSTEM else actor.label
+
+
+def record_event(instance: WorkflowInstance, event: TransitionEvent) -> InstanceHistory:
+    """Add the history row of ``event``."""
+    inputs = {k: v for k, v in event.inputs.items() if k != "comment"}
+    row = InstanceHistory(
+        instance=instance, kind=event.kind, trigger=event.trigger, from_state=event.source, to_state=event.dest,
+        definition_version=event.definition.version,
+        actor_id=None if event.actor is SYSTEM else event.actor.id, actor_label=actor_label(event.actor),
+        comment=event.inputs.get("comment"), inputs=inputs, at=event.at,
+    )
+    db.session.add(row)
+    return row
+
+
+def start_instance(actor: Any, workflow: str, title: str, subject_kind: str, version: int | None = None,
+                   now: datetime | None = None) -> WorkflowInstance:
+    """Create an instance of ``workflow`` (latest version by default) in its initial state, with history."""
+    instance = WorkflowInstance(title=title, subject_kind=subject_kind)
+    event = get_engine().start(instance, workflow, actor, version=version, now=now)
+    instance.created_at = instance.updated_at = event.at
+    db.session.add(instance)
+    record_event(instance, event)
+    db.session.flush()
+    return instance
+
+
+def lock_instance(instance_id: int) -> WorkflowInstance | None:
+    """Load an instance with a row lock (PostgreSQL), so side effects of a transition never run twice."""
+    return db.session.get(WorkflowInstance, instance_id, with_for_update=True, populate_existing=True)
+
+
+def fire_transition(actor: Any, instance: WorkflowInstance, trigger: str, inputs: dict[str, str] | None = None,
+                    expected_version: int | None = None, now: datetime | None = None,
+                    kind: str = "transition") -> TransitionEvent:
+    """Fire ``trigger`` on ``instance`` as ``actor``, record history, flush; raise typed engine errors.
+
+    ``expected_version`` is the version the actor saw: if the instance moved since, StaleInstance.
+    A concurrent writer that flushed first makes this flush fail: StaleInstance too.
+    """
+    if expected_version is not None and instance.version != expected_version:
+        raise StaleInstance("this item changed since you opened it; reload the page and check its new state")
+    event = get_engine().fire(instance, trigger, actor, inputs=inputs, now=now, kind=kind)
+    instance.updated_at = event.at
+    record_event(instance, event)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise StaleInstance("someone else changed this item at the same time; reload the page") from None
+    return event
+
+
+def instance_history(instance: WorkflowInstance) -> list[InstanceHistory]:
+    """The history rows of ``instance``, oldest first."""
+    return list(db.session.scalars(
+        sa.select(InstanceHistory).where(InstanceHistory.instance_id == instance.id).order_by(InstanceHistory.id)))
+
+
+def available_transitions(user: Any, instance: WorkflowInstance) -> list[TransitionDef]:
+    """The transitions ``user`` may fire now on ``instance``."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return get_engine().available(instance, user)
+
+
+def can_view_instance(user: Any, instance: WorkflowInstance) -> bool:
+    """Admins, users holding a role the definition uses, and users the subject's rules admit may view."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.has_role("admin"):
+        return True
+    subject = get_registry().subjects.get(instance.subject_kind)
+    if subject is not None and subject.can_view(user, instance):
+        return True
+    definition = get_engine().definition_of(instance)
+    roles = {r for t in definition.transitions for r in t.roles}
+    return bool(user.role_names & roles)
+
+
+def _waiting_clause(user: Any) -> sa.ColumnElement[bool] | None:
+    """SQL condition for instances where ``user`` holds a role on a transition leaving the current state."""
+    registry = get_registry()
+    clauses = []
+    for d in get_engine().definitions():
+        for state in d.states:
+            direct = False
+            relations: set[str] = set()
+            for t in d.transitions_from(state):
+                if t.system_only:
+                    continue
+                for role in t.roles:
+                    if role in registry.relations:
+                        relations.add(role)
+                    elif user.has_role(role):
+                        direct = True
+            where = sa.and_(WorkflowInstance.workflow == d.name, WorkflowInstance.definition_version == d.version,
+                            WorkflowInstance.status == state)
+            if direct:
+                clauses.append(where)
+            elif relations:
+                ids = [registry.relations[r].instance_ids(user) for r in sorted(relations)]
+                clauses.append(sa.and_(where, sa.or_(*(WorkflowInstance.id.in_(s) for s in ids))))
+    return sa.or_(*clauses) if clauses else None
+
+
+@dataclass
+class Page:
+    """One page of results."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def waiting_on(user: Any, page: int = 1, per_page: int = 20) -> Page:
+    """Instances waiting on ``user`` (a step they may take), soonest deadline first, paginated."""
+    clause = _waiting_clause(user)
+    if clause is None:
+        return Page([], 1, per_page, 0)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(WorkflowInstance).where(clause))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    rows = db.session.scalars(
+        sa.select(WorkflowInstance).where(clause)
+        .order_by(WorkflowInstance.due_at.is_(None), WorkflowInstance.due_at, WorkflowInstance.updated_at.desc(),
+                  WorkflowInstance.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(list(rows), page, per_page, total)
+
+
+def instance_counts() -> dict[tuple[str, int], dict[str, int]]:
+    """Number of instances per (workflow, version) and state."""
+    out: dict[tuple[str, int], dict[str, int]] = {}
+    rows = db.session.execute(
+        sa.select(WorkflowInstance.workflow, WorkflowInstance.definition_version, WorkflowInstance.status,
+                  sa.func.count()).group_by(WorkflowInstance.workflow, WorkflowInstance.definition_version,
+                                            WorkflowInstance.status))
+    for name, version, status, n in rows:
+        out.setdefault((name, version), {})[status] = n
+    return out

@@ -1,0 +1,142 @@
+"""Pages of workflow definitions and instances, and the route that fires a transition."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..access import public, signed_in
+from ..engine import EngineError, GuardFailed, InvalidTransition, MissingInput, NotPermitted, StaleInstance
+from ..extensions import db
+from ..i18n import tr
+from .models import WorkflowInstance
+from .services import (
+    available_transitions,
+    can_view_instance,
+    fire_transition,
+    get_engine,
+    get_registry,
+    instance_counts,
+    instance_history,
+    lock_instance,
+)
+from .forms import transition_form
+
+bp = Blueprint("instances", __name__)
+
+
+@bp.get("/workflows")
+@public
+def definitions():
+    """Every loaded workflow definition with its versions and live instance counts."""
+    engine = get_engine()
+    counts = instance_counts()
+    return render_template("instances/definitions.html", definitions=engine.definitions(), counts=counts)
+
+
+@bp.get("/workflows/<name>", defaults={"version": None})
+@bp.get("/workflows/<name>/v<int:version>")
+@public
+def definition(name: str, version: int | None):
+    """One definition: its states, transitions, roles, guards, deadlines.
+
+    :raise 404: when no such workflow or version is loaded.
+    """
+    engine = get_engine()
+    try:
+        d = engine.definition(name, version)
+    except EngineError:
+        abort(404)
+    counts = instance_counts()
+    return render_template("instances/definition.html", d=d, versions=engine.versions(name),
+                           counts=counts.get(d.key, {}), all_counts=counts)
+
+
+def _load_visible(instance_id: int) -> WorkflowInstance:
+    instance = db.session.get(WorkflowInstance, instance_id)
+    if instance is None:
+        abort(404)
+    if not can_view_instance(current_user, instance):
+        abort(403)
+    return instance
+
+
+def render_instance(instance: WorkflowInstance, status: int = 200, error: str | None = None,
+                    failed_form=None):
+    """The instance page: subject, state, history, and a form per transition the user may fire now."""
+    engine = get_engine()
+    registry = get_registry()
+    d = engine.definition_of(instance)
+    forms = []
+    for t in available_transitions(current_user, instance):
+        if failed_form is not None and failed_form._prefix == f"{t.trigger}-":
+            forms.append((t, failed_form))
+        else:
+            forms.append((t, transition_form(t, registry.inputs, expected_version=instance.version)))
+    subject = registry.subjects.get(instance.subject_kind)
+    return render_template(
+        "instances/show.html", instance=instance, d=d, history=instance_history(instance), forms=forms,
+        subject_template=subject.template if subject else None,
+        subject=subject.load(instance) if subject else {}, error=error,
+    ), status
+
+
+@bp.get("/instances/<int:instance_id>")
+@signed_in
+def show(instance_id: int):
+    """An instance's page.
+
+    :raise 403: when the user may not see it. :raise 404: when it does not exist.
+    """
+    return render_instance(_load_visible(instance_id))
+
+
+@bp.post("/instances/<int:instance_id>/fire/<trigger>")
+@signed_in
+def fire(instance_id: int, trigger: str):
+    """Fire ``trigger`` as the signed-in user; refusals answer 403/409/422 with a sentence and change nothing.
+
+    :raise 403: not permitted. :raise 409: impossible from this state or changed meanwhile.
+    :raise 422: missing input or a guard refused.
+    """
+    instance = _load_visible(instance_id)
+    instance = lock_instance(instance.id)
+    engine = get_engine()
+    d = engine.definition_of(instance)
+    transition = d.transition(instance.status, trigger)
+    if transition is None:
+        return render_instance(instance, 409, _("This step is not possible from the current state."))
+    if not engine.may_act(instance, current_user, transition):
+        return render_instance(instance, 403, _("You are not allowed to take this step."))
+    form = transition_form(transition, get_registry().inputs)
+    if not form.validate_on_submit():
+        return render_instance(instance, 422, _("Please correct the highlighted fields."), failed_form=form)
+    inputs = {name: getattr(form, name).data or "" for name in form.input_names}
+    try:
+        fire_transition(current_user, instance, trigger, inputs, expected_version=int(form.expected_version.data))
+    except EngineError as exc:
+        db.session.rollback()
+        instance = db.session.get(WorkflowInstance, instance_id)
+        return render_instance(instance, exc.status, _message(exc))
+    except ValueError:
+        db.session.rollback()
+        abort(400)
+    db.session.commit()
+    flash(_("Done: %(step)s.", step=tr(transition.title)), "success")
+    return redirect(url_for("instances.show", instance_id=instance.id))
+
+
+def _message(exc: EngineError) -> str:
+    """A sentence for the user in their language for each kind of engine error."""
+    if isinstance(exc, NotPermitted):
+        return _("You are not allowed to take this step.")
+    if isinstance(exc, GuardFailed):
+        return _("This step is refused: %(reason)s", reason=exc.reason)
+    if isinstance(exc, MissingInput):
+        return _("A required field is missing or invalid: %(field)s.", field=exc.field)
+    if isinstance(exc, StaleInstance):
+        return _("Someone else changed this item since you opened it. Nothing was overwritten: check its new state and try again.")
+    if isinstance(exc, InvalidTransition):
+        return _("This step is not possible from the current state.")
+    return _("This step could not be taken.")

@@ -1,0 +1,1 @@
+"""The home page, the dashboard, and the health check."""

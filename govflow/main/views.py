@@ -1,0 +1,47 @@
+"""Home page, per-user dashboard, and /healthz."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..access import public, signed_in
+from ..extensions import db
+from ..instances.services import available_transitions, waiting_on
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@public
+def index():
+    """The public home page; signed-in users go to their dashboard."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    return render_template("main/index.html")
+
+
+@bp.get("/dashboard")
+@signed_in
+def dashboard():
+    """What waits on the signed-in user: instances where they may take a step now."""
+    page = waiting_on(current_user, page=request.args.get("page", 1, type=int),
+                      per_page=current_app.config["PAGE_SIZE"])
+    actions = {i.id: available_transitions(current_user, i) for i in page.items}
+    return render_template("main/dashboard.html", page=page, actions=actions)
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """JSON health report with the database status (503 when the database does not answer)."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        database = "ok"
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    return jsonify(status="ok" if status == 200 else "degraded", database=database,
+                   backend=db.engine.dialect.name), status
