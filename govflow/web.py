@@ -101,8 +101,9 @@ def install(app: Flask) -> None:
 
     @app.context_processor
     def _helpers():
-        engine = app.extensions["govflow.engine"]
-        return {"tr": tr, "current_locale": str(get_locale() or "en"), "user": current_user,
-                "get_definition": engine.definition_of}
+        return {"current_locale": str(get_locale() or "en"), "user": current_user}
+
+    app.jinja_env.globals["tr"] = tr
+    app.jinja_env.globals["get_definition"] = app.extensions["govflow.engine"].definition_of
 
     app.jinja_env.filters["when"] = lambda dt: format_datetime(dt, "medium") if dt else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 
@@ -19,5 +20,5 @@ class LoginForm(FlaskForm):
 class LanguageForm(FlaskForm):
     """Switch the interface language."""
 
-    lang = SelectField(_l("Language"), choices=[("en", "English"), ("fr", "Français")])
+    lang = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("fr", "Français")])
     next = HiddenField()

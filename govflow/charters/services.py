@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from ..engine import NotPermitted
 from ..extensions import db
@@ -23,11 +24,11 @@ def create_organisation(name: str, kind: str, country: str = "FR", identifier: s
     """Create an organisation; raise CharterError on bad input or a taken name."""
     name = name.strip()
     if not name:
-        raise CharterError("an organisation needs a name")
+        raise CharterError(_("An organisation needs a name."))
     if kind not in {k.value for k in OrganisationKind}:
-        raise CharterError(f"unknown organisation kind '{kind}'")
+        raise CharterError(_("Unknown organisation kind: %(kind)s.", kind=kind))
     if db.session.scalar(sa.select(Organisation.id).where(Organisation.name == name)) is not None:
-        raise CharterError(f"an organisation named '{name}' already exists")
+        raise CharterError(_("An organisation named %(name)s already exists.", name=name))
     org = Organisation(name=name, kind=kind, country=country.upper()[:2], identifier=identifier, website=website)
     db.session.add(org)
     db.session.flush()
@@ -37,7 +38,7 @@ def create_organisation(name: str, kind: str, country: str = "FR", identifier: s
 def add_member(organisation: Organisation, user: Any, role: str) -> Membership:
     """Make ``user`` a member of ``organisation`` with ``role`` (officer or contributor)."""
     if role not in {r.value for r in MemberRole}:
-        raise CharterError(f"unknown member role '{role}'")
+        raise CharterError(_("Unknown member role: %(role)s.", role=role))
     membership = Membership(organisation=organisation, user=user, role=role)
     db.session.add(membership)
     db.session.flush()
@@ -71,10 +72,10 @@ def commitment_for_instance(instance_id: int) -> Commitment | None:
 def create_commitment(actor: Any, organisation: Organisation, charter: str, pillar: str, statement: str) -> Commitment:
     """Create a draft commitment of ``organisation``; only its members may."""
     if not is_member(actor, organisation.id):
-        raise NotPermitted("only members of the organisation can register its commitments")
+        raise NotPermitted(_("Only members of the organisation can register its commitments."))
     charter, pillar, statement = charter.strip(), pillar.strip(), statement.strip()
     if not charter or not pillar:
-        raise CharterError("a commitment names its charter and pillar")
+        raise CharterError(_("A commitment names its charter and its pillar."))
     instance = start_instance(actor, COMMITMENT_WORKFLOW, title=f"{organisation.name}: {charter} / {pillar}",
                               subject_kind="commitment")
     commitment = Commitment(organisation=organisation, instance=instance, charter=charter, pillar=pillar,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from ..access import signed_in
 from ..engine import NotPermitted
@@ -55,7 +56,7 @@ def new_commitment():
     if not orgs:
         abort(403, _("You belong to no organisation, so you cannot register commitments."))
     form = CommitmentCreateForm()
-    form.organisation_id.choices = [(o.id, o.name) for o in orgs]
+    form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in orgs]
     status = 200
     if form.validate_on_submit():
         org = db.session.get(Organisation, form.organisation_id.data)

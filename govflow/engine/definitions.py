@@ -67,6 +67,7 @@ class TransitionDef:
     guards: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     attest: bool = False
+    inbox: bool = True
     line: int = 0
 
     @property
@@ -120,7 +121,7 @@ class Definition:
 TOP_KEYS = {"name", "version", "title", "description", "initial", "states", "transitions"}
 STATE_KEYS = {"title", "final", "deadline"}
 DEADLINE_KEYS = {"after", "fire", "remind"}
-TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "inputs", "attest"}
+TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "inputs", "attest", "inbox"}
 
 
 class _Parser:
@@ -322,9 +323,13 @@ class _Parser:
             if not isinstance(attest, bool):
                 self.err(body.line_of("attest"), f"'attest' of {where} must be true or false")
                 attest = False
+            inbox = body.get("inbox", True)
+            if not isinstance(inbox, bool):
+                self.err(body.line_of("inbox"), f"'inbox' of {where} must be true or false")
+                inbox = True
             title = self.texts(body, "title", where)
             out.append(TransitionDef(trigger, tuple(sources), dest, title, tuple(roles), tuple(guards),
-                                     tuple(inputs), attest, line))
+                                     tuple(inputs), attest, inbox, line))
         return out
 
     def check_deadlines(self, doc: LineDict, states: dict[str, StateDef], transitions: list[TransitionDef]) -> None:

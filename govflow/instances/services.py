@@ -156,7 +156,7 @@ def _waiting_clause(user: Any) -> sa.ColumnElement[bool] | None:
             direct = False
             relations: set[str] = set()
             for t in d.transitions_from(state):
-                if t.system_only:
+                if t.system_only or not t.inbox:
                     continue
                 for role in t.roles:
                     if role in registry.relations:

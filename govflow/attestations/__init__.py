@@ -1,0 +1,1 @@
+"""Attestations: signed credentials, the transparency log, keys and revocation."""

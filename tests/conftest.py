@@ -1,0 +1,179 @@
+"""Shared fixtures: an app on a fresh database (SQLite, or PostgreSQL when GOVFLOW_TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import re
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from govflow import create_app
+from govflow.extensions import db
+
+PG_URL = os.environ.get("GOVFLOW_TEST_DATABASE_URL")
+DEMO_PASSWORD = "govflow-demo"
+
+
+def _database_url(tmp_path) -> str:
+    return PG_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def _pg_schema():
+    """On PostgreSQL, build the schema once per session (tests then truncate)."""
+    if not PG_URL:
+        yield None
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": PG_URL, "TESTING": True}, instance_path=tmp)
+        with app.app_context():
+            db.drop_all()
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+            db.create_all()
+            db.engine.dispose()
+        yield PG_URL
+
+
+def make_app(tmp_path, **config):
+    """A configured app whose database exists and is empty."""
+    settings = {"SQLALCHEMY_DATABASE_URI": _database_url(tmp_path), "TESTING": True, "WTF_CSRF_ENABLED": False,
+                "SECRET_KEY": "test-secret"}
+    settings.update(config)
+    app = create_app(settings, instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        if PG_URL:
+            names = ", ".join(t.name for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            db.create_all()
+        from govflow.instances.services import get_engine, register_definitions
+
+        register_definitions(get_engine())
+        db.session.commit()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path, _pg_schema):
+    """The app on an empty database with the bundled workflows registered.
+
+    No application context is held while requests run: a shared context would share ``g`` (and the
+    signed-in user) between requests. Use ``with app.app_context():`` or the ``ctx`` fixture for checks.
+    """
+    application = make_app(tmp_path)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for service-level tests that make no HTTP request."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+def ref(obj, **extra) -> SimpleNamespace:
+    """A plain copy of the identifying fields of a committed row, usable outside its session."""
+    fields = {k: getattr(obj, k) for k in ("id", "email", "name", "instance_id", "organisation_id") if hasattr(obj, k)}
+    fields.update(extra)
+    return SimpleNamespace(**fields)
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: a committed user with roles (password: the demo one); returns id, email, name."""
+    from govflow.accounts.services import create_user
+
+    counter = {"n": 0}
+
+    def factory(roles=("signatory",), name=None, email=None):
+        counter["n"] += 1
+        n = counter["n"]
+        with app.app_context():
+            user = create_user(email or f"user{n}@test.example", name or f"Test User {n}", DEMO_PASSWORD, list(roles))
+            db.session.commit()
+            return ref(user)
+
+    return factory
+
+
+@pytest.fixture
+def make_org(app):
+    """Factory: a committed organisation with the given (user ref, role) members; returns its id and name."""
+    from govflow.accounts.models import User
+    from govflow.charters.services import add_member, create_organisation
+
+    counter = {"n": 0}
+
+    def factory(members=(), kind="company", name=None):
+        counter["n"] += 1
+        with app.app_context():
+            org = create_organisation(name or f"Organisation {counter['n']}", kind)
+            for user, role in members:
+                add_member(org, db.session.get(User, user.id), role)
+            db.session.commit()
+            return ref(org)
+
+    return factory
+
+
+@pytest.fixture
+def make_commitment(app):
+    """Factory: a committed commitment of ``org`` by ``actor``, fired through ``steps`` ((trigger, who, inputs))."""
+    from govflow.accounts.models import User
+    from govflow.charters.models import Organisation
+    from govflow.charters.services import create_commitment
+    from govflow.instances.services import fire_transition
+
+    def factory(actor, org, steps=(), statement="Publish a plain-language note for every AI product we ship."):
+        with app.app_context():
+            user = db.session.get(User, actor.id)
+            commitment = create_commitment(user, db.session.get(Organisation, org.id), "Numeum Ethical AI", "FAIRE",
+                                           statement)
+            for trigger, who, inputs in steps:
+                fire_transition(db.session.get(User, (who or actor).id), commitment.instance, trigger, inputs)
+            db.session.commit()
+            return ref(commitment)
+
+    return factory
+
+
+def instance_state(app, instance_id: int) -> tuple[str, int, int]:
+    """(status, version, number of history rows) of an instance, read fresh from the database."""
+    from govflow.instances.models import InstanceHistory, WorkflowInstance
+
+    with app.app_context():
+        instance = db.session.get(WorkflowInstance, instance_id)
+        rows = db.session.scalar(sa.select(sa.func.count()).select_from(InstanceHistory)
+                                 .where(InstanceHistory.instance_id == instance_id))
+        return instance.status, instance.version, rows
+
+
+def login(client, email, password=DEMO_PASSWORD):
+    """Sign ``client`` in (CSRF disabled in these tests)."""
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token embedded in a page."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)

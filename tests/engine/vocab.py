@@ -1,0 +1,47 @@
+"""A small vocabulary and registry for engine tests (no Flask, no database)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from govflow.engine import Engine, InputSpec, Registry, Vocabulary
+
+ROLES = {"signatory", "reviewer", "admin", "org_member"}
+INPUTS = {"comment": InputSpec("comment"), "reason": InputSpec("reason"),
+          "evidence_url": InputSpec("evidence_url", "url", 2000)}
+
+
+def vocabulary(guards=("has_statement", "independent_of_organisation")) -> Vocabulary:
+    """The names test definitions may use."""
+    return Vocabulary(set(ROLES), set(guards), dict(INPUTS))
+
+
+class Item(SimpleNamespace):
+    """An in-memory instance (what a database row is to the engine)."""
+
+    def __init__(self):
+        super().__init__(workflow=None, definition_version=None, status=None, due_at=None, due_trigger=None)
+
+
+class Person(SimpleNamespace):
+    """An actor holding global roles and belonging to organisations."""
+
+    def __init__(self, id, roles=(), orgs=()):
+        super().__init__(id=id, roles=set(roles), orgs=set(orgs), label=f"person {id}", is_authenticated=True)
+
+
+def make_engine(guards=None, org_of=lambda item: getattr(item, "org", None)) -> Engine:
+    """An engine with role checks: global roles, and org_member as a relation through ``item.org``."""
+
+    def has_role(actor, role, item):
+        if role == "org_member":
+            return org_of(item) in actor.orgs
+        return role in actor.roles
+
+    guards = guards if guards is not None else {
+        "has_statement": lambda ctx: None if getattr(ctx.instance, "statement", "") else "the statement is empty",
+        "independent_of_organisation": lambda ctx: "you belong to this organisation"
+        if getattr(ctx.instance, "org", None) in ctx.actor.orgs else None,
+    }
+    return Engine(Registry(roles=set(ROLES) | {"committee_member", "programme_manager"}, guards=guards,
+                           inputs=dict(INPUTS), has_role=has_role))

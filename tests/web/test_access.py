@@ -1,0 +1,73 @@
+"""Every route declares its access rule; a route without one is refused; wrong roles are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from govflow.access import ACCESS_ATTR
+
+from ..conftest import login
+
+PUBLIC = {"main.index", "main.healthz", "accounts.login", "accounts.set_language", "instances.definitions",
+          "instances.definition", "static"}
+
+
+def test_every_route_declares_an_access_rule(app):
+    missing = [rule.endpoint for rule in app.url_map.iter_rules()
+               if rule.endpoint != "static" and getattr(app.view_functions[rule.endpoint], ACCESS_ATTR, None) is None]
+    assert missing == []
+
+
+def test_exactly_the_expected_routes_are_public(app):
+    public = {rule.endpoint for rule in app.url_map.iter_rules()
+              if rule.endpoint == "static" or getattr(app.view_functions[rule.endpoint], ACCESS_ATTR) == "public"}
+    assert public == PUBLIC
+
+
+def test_a_route_without_an_access_rule_is_refused(tmp_path, _pg_schema):
+    from ..conftest import make_app
+
+    app = make_app(tmp_path)
+    app.add_url_rule("/undeclared", "undeclared", lambda: "secret")
+    response = app.test_client().get("/undeclared")
+    assert response.status_code == 403
+    assert b"secret" not in response.data
+
+
+def _get_urls(app):
+    """Every GET route without parameters, with a concrete URL."""
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static":
+            yield rule.endpoint, rule.rule
+
+
+def test_anonymous_visitors_reach_only_public_pages(app, client):
+    for endpoint, url in _get_urls(app):
+        response = client.get(url)
+        if endpoint in PUBLIC:
+            assert response.status_code == 200, url
+        else:
+            assert response.status_code == 302 and response.headers["Location"].startswith("/login"), url
+
+
+@pytest.mark.parametrize("roles", [(), ("signatory",), ("committee_member",), ("programme_manager",), ("admin",)])
+def test_signed_in_users_of_every_role_get_pages_not_errors(app, client, make_user, roles):
+    user = make_user(roles=roles)
+    login(client, user.email)
+    for endpoint, url in _get_urls(app):
+        response = client.get(url)
+        expected = {200, 302} if endpoint in ("main.index", "accounts.login") else {200}
+        if endpoint == "charters.new_commitment":
+            expected = {403}  # these users belong to no organisation
+        assert response.status_code in expected, (url, roles, response.status_code)
+
+
+def test_organisation_pages_are_refused_to_outsiders(app, client, make_user, make_org):
+    insider = make_user()
+    outsider = make_user()
+    org = make_org([(insider, "officer")])
+    login(client, outsider.email)
+    assert client.get(f"/organisations/{org.id}").status_code == 403
+    client.post("/logout")
+    login(client, insider.email)
+    assert client.get(f"/organisations/{org.id}").status_code == 200
