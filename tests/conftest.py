@@ -74,6 +74,23 @@ def app(tmp_path, _pg_schema):
 
 
 @pytest.fixture
+def app_factory(tmp_path, _pg_schema):
+    """Factory of apps with extra settings; their database connections are closed at teardown."""
+    made = []
+
+    def factory(**config):
+        application = make_app(tmp_path / f"app{len(made)}", **config)
+        made.append(application)
+        return application
+
+    yield factory
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def ctx(app):
     """An application context for service-level tests that make no HTTP request."""
     with app.app_context():

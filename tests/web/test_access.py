@@ -24,10 +24,8 @@ def test_exactly_the_expected_routes_are_public(app):
     assert public == PUBLIC
 
 
-def test_a_route_without_an_access_rule_is_refused(tmp_path, _pg_schema):
-    from ..conftest import make_app
-
-    app = make_app(tmp_path)
+def test_a_route_without_an_access_rule_is_refused(app_factory):
+    app = app_factory()
     app.add_url_rule("/undeclared", "undeclared", lambda: "secret")
     response = app.test_client().get("/undeclared")
     assert response.status_code == 403

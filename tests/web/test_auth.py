@@ -5,7 +5,7 @@ from __future__ import annotations
 from govflow.accounts.models import User
 from govflow.extensions import db
 
-from ..conftest import csrf_token, instance_state, login, make_app, ref
+from ..conftest import csrf_token, instance_state, login, ref
 
 
 def test_a_user_signs_in_with_the_right_password_and_sees_their_dashboard(client, make_user):
@@ -58,8 +58,8 @@ def test_pages_that_need_an_account_send_anonymous_visitors_to_sign_in(client):
     assert response.headers["Location"].startswith("/login")
 
 
-def test_forms_without_a_valid_csrf_token_are_refused_and_change_nothing(tmp_path, _pg_schema):
-    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+def test_forms_without_a_valid_csrf_token_are_refused_and_change_nothing(app_factory):
+    app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
         from govflow.accounts.services import create_user
         from govflow.charters.services import add_member, create_commitment, create_organisation
@@ -85,5 +85,3 @@ def test_forms_without_a_valid_csrf_token_are_refused_and_change_nothing(tmp_pat
     done = client.post(f"{url}/fire/declare", data={"declare-expected_version": "1", "declare-csrf_token": csrf_token(page)})
     assert done.status_code == 302
     assert instance_state(app, commitment.instance_id) == ("declared", 2, 2)
-    with app.app_context():
-        db.engine.dispose()

@@ -31,6 +31,8 @@ def test_healthz_reports_an_unreachable_database_with_503(tmp_path):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["database"] == "unavailable"
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_the_interface_switches_to_french_and_back(client):

@@ -1,0 +1,57 @@
+# govflow — two commands on a fresh machine: `make run` and `make test` (Python 3.11+ only).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+STAMP_RUN  := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-postgres test-browser lint translations install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(STAMP_TEST): $(STAMP_RUN) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# French catalogue compiled from the committed .po file.
+govflow/translations/fr/LC_MESSAGES/messages.mo: govflow/translations/fr/LC_MESSAGES/messages.po $(STAMP_RUN)
+	$(BIN)/pybabel compile --use-fuzzy -d govflow/translations
+
+install: $(STAMP_RUN) govflow/translations/fr/LC_MESSAGES/messages.mo
+
+## Create .venv, install, migrate the default SQLite database, load workflows and demo data, serve on PORT.
+run: install
+	$(BIN)/govflow db upgrade
+	$(BIN)/govflow workflows load
+	$(BIN)/govflow demo load
+	$(BIN)/govflow run --host 127.0.0.1 --port $(PORT)
+
+## Create or update .venv with the test extras and run the whole suite (plus PostgreSQL and lint under CI=true).
+test: $(STAMP_TEST) govflow/translations/fr/LC_MESSAGES/messages.mo
+	$(BIN)/python -m pytest
+	@if [ "$$CI" = "true" ]; then $(MAKE) --no-print-directory test-postgres lint; fi
+
+## The database tests again on PostgreSQL (GOVFLOW_TEST_DATABASE_URL, default: the local `test` database).
+test-postgres: $(STAMP_TEST) govflow/translations/fr/LC_MESSAGES/messages.mo
+	GOVFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -m "not browser"
+
+## Ruff lint and format check, and the import contracts (the engine stays free of Flask, SQLAlchemy and domains).
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check govflow tests bench wsgi.py
+	$(BIN)/lint-imports
+
+## Re-extract translatable texts and merge them into the French catalogue (then translate the new entries).
+translations: $(STAMP_RUN)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o govflow/translations/messages.pot .
+	$(BIN)/pybabel update -i govflow/translations/messages.pot -d govflow/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
