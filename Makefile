@@ -45,7 +45,8 @@ test-postgres: $(STAMP_TEST) govflow/translations/fr/LC_MESSAGES/messages.mo
 
 ## Ruff lint and format check, and the import contracts (the engine stays free of Flask, SQLAlchemy and domains).
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check govflow tests bench wsgi.py
+	$(BIN)/ruff check govflow tests wsgi.py
+	$(BIN)/ruff format --check govflow tests wsgi.py
 	$(BIN)/lint-imports
 
 ## Re-extract translatable texts and merge them into the French catalogue (then translate the new entries).

@@ -11,7 +11,6 @@ from flask.cli import AppGroup, FlaskGroup, NoAppException
 from .config import PROJECT_ROOT
 from .engine import DefinitionError
 
-
 REFUSAL = "govflow refuses to start: fix the workflow definitions above."
 
 
@@ -35,9 +34,9 @@ demo = AppGroup("demo", help="Demo data.")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def workflows_check(paths: tuple[Path, ...]) -> None:
     """Validate definition files (default: the bundled workflows/); print file:line: message per problem."""
+    from .charters import register as register_charters
     from .engine.definitions import definition_files, load_definitions
     from .instances.registry import WorkflowRegistry
-    from .charters import register as register_charters
 
     registry = WorkflowRegistry()
     register_charters(registry)
@@ -79,6 +78,32 @@ def workflows_list() -> None:
     counts = instance_counts()
     for d in get_engine().definitions():
         click.echo(f"{d.name} v{d.version}  {sum(counts.get(d.key, {}).values())} instance(s)  {d.file}")
+
+
+@workflows.command("diagram")
+@click.argument("name")
+@click.option("--version", "version", type=int, default=None, help="definition version (default: the latest)")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True)
+@click.option("--highlight", default=None, help="a state to highlight")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="file to write (default: stdout)")
+def workflows_diagram(name: str, version: int | None, fmt: str, highlight: str | None, output: Path | None) -> None:
+    """Write the state diagram of a definition (Mermaid text, or SVG when Graphviz is installed)."""
+    from .engine import EngineError
+    from .engine.diagrams import mermaid, svg
+    from .instances.services import get_engine
+
+    try:
+        definition = get_engine().definition(name, version)
+        text = mermaid(definition, highlight) if fmt == "mermaid" else svg(definition, highlight)
+    except (EngineError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if text is None:
+        raise click.ClickException("SVG needs Graphviz (the `dot` program and the `graphviz` Python package); use --format mermaid")
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text)
 
 
 @users.command("create")

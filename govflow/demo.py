@@ -24,10 +24,8 @@ USERS = [
 ]
 
 ORGANISATIONS = [
-    ("Clairvoie Analytique", "company", "FR", "SIREN 000000001", "https://clairvoie.example",
-     [("bastien.roux@clairvoie.example", "officer")]),
-    ("Commune de Saint-Aubrac", "public_body", "FR", "SIREN 000000002", "https://saint-aubrac.example",
-     [("chloe.marchal@saint-aubrac.example", "officer")]),
+    ("Clairvoie Analytique", "company", "FR", "SIREN 000000001", "https://clairvoie.example", [("bastien.roux@clairvoie.example", "officer")]),
+    ("Commune de Saint-Aubrac", "public_body", "FR", "SIREN 000000002", "https://saint-aubrac.example", [("chloe.marchal@saint-aubrac.example", "officer")]),
 ]
 
 REVIEWER = "damien.oudin@comite.example"
@@ -35,22 +33,45 @@ EVIDENCE = "https://clairvoie.example/ethics/report-2026"
 
 # (organisation, charter, pillar, statement, steps to replay: (trigger, actor e-mail or None for the officer, inputs))
 COMMITMENTS = [
-    ("Clairvoie Analytique", "Numeum Ethical AI", "FAIRE",
-     "Run the practical guide's self-review before each model goes into production, and keep the record.", []),
-    ("Clairvoie Analytique", "Numeum Ethical AI", "COMMUNIQUER",
-     "Publish, for each AI product we sell, a plain-language note on what it does and where its limits are.",
-     [("declare", None, {})]),
-    ("Clairvoie Analytique", "Numeum Ethical AI", "PROGRESSER",
-     "Send a data scientist to the guide's revision group twice a year and share our lessons learnt.",
-     [("declare", None, {}), ("add_evidence", None, {"evidence_url": EVIDENCE})]),
-    ("Commune de Saint-Aubrac", "Numeum Ethical AI", "FAIRE",
-     "Review every algorithm used in public services with the guide's six themes before it is deployed.",
-     [("declare", None, {})]),
-    ("Commune de Saint-Aubrac", "Numeum Ethical AI", "COMMUNIQUER",
-     "List the municipal algorithms and explain them to residents on the town's website.",
-     [("declare", None, {}),
-      ("add_evidence", None, {"evidence_url": "https://saint-aubrac.example/algorithmes"}),
-      ("verify", REVIEWER, {"comment": "The public list is online and readable."})]),
+    (
+        "Clairvoie Analytique",
+        "Numeum Ethical AI",
+        "FAIRE",
+        "Run the practical guide's self-review before each model goes into production, and keep the record.",
+        [],
+    ),
+    (
+        "Clairvoie Analytique",
+        "Numeum Ethical AI",
+        "COMMUNIQUER",
+        "Publish, for each AI product we sell, a plain-language note on what it does and where its limits are.",
+        [("declare", None, {})],
+    ),
+    (
+        "Clairvoie Analytique",
+        "Numeum Ethical AI",
+        "PROGRESSER",
+        "Send a data scientist to the guide's revision group twice a year and share our lessons learnt.",
+        [("declare", None, {}), ("add_evidence", None, {"evidence_url": EVIDENCE})],
+    ),
+    (
+        "Commune de Saint-Aubrac",
+        "Numeum Ethical AI",
+        "FAIRE",
+        "Review every algorithm used in public services with the guide's six themes before it is deployed.",
+        [("declare", None, {})],
+    ),
+    (
+        "Commune de Saint-Aubrac",
+        "Numeum Ethical AI",
+        "COMMUNIQUER",
+        "List the municipal algorithms and explain them to residents on the town's website.",
+        [
+            ("declare", None, {}),
+            ("add_evidence", None, {"evidence_url": "https://saint-aubrac.example/algorithmes"}),
+            ("verify", REVIEWER, {"comment": "The public list is online and readable."}),
+        ],
+    ),
 ]
 
 
@@ -73,8 +94,9 @@ def load_demo() -> int:
         orgs[name] = (org, find_user(members[0][0]))
     for org_name, charter, pillar, statement, steps in COMMITMENTS:
         org, officer = orgs[org_name]
-        exists = db.session.scalar(sa.select(Commitment.id).where(
-            Commitment.organisation_id == org.id, Commitment.charter == charter, Commitment.pillar == pillar))
+        exists = db.session.scalar(
+            sa.select(Commitment.id).where(Commitment.organisation_id == org.id, Commitment.charter == charter, Commitment.pillar == pillar)
+        )
         if exists is not None:
             continue
         commitment = create_commitment(officer, org, charter, pillar, statement)

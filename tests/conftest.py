@@ -41,8 +41,7 @@ def _pg_schema():
 
 def make_app(tmp_path, **config):
     """A configured app whose database exists and is empty."""
-    settings = {"SQLALCHEMY_DATABASE_URI": _database_url(tmp_path), "TESTING": True, "WTF_CSRF_ENABLED": False,
-                "SECRET_KEY": "test-secret"}
+    settings = {"SQLALCHEMY_DATABASE_URI": _database_url(tmp_path), "TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test-secret"}
     settings.update(config)
     app = create_app(settings, instance_path=str(tmp_path / "instance"))
     with app.app_context():
@@ -160,8 +159,7 @@ def make_commitment(app):
     def factory(actor, org, steps=(), statement="Publish a plain-language note for every AI product we ship."):
         with app.app_context():
             user = db.session.get(User, actor.id)
-            commitment = create_commitment(user, db.session.get(Organisation, org.id), "Numeum Ethical AI", "FAIRE",
-                                           statement)
+            commitment = create_commitment(user, db.session.get(Organisation, org.id), "Numeum Ethical AI", "FAIRE", statement)
             for trigger, who, inputs in steps:
                 fire_transition(db.session.get(User, (who or actor).id), commitment.instance, trigger, inputs)
             db.session.commit()
@@ -176,8 +174,7 @@ def instance_state(app, instance_id: int) -> tuple[str, int, int]:
 
     with app.app_context():
         instance = db.session.get(WorkflowInstance, instance_id)
-        rows = db.session.scalar(sa.select(sa.func.count()).select_from(InstanceHistory)
-                                 .where(InstanceHistory.instance_id == instance_id))
+        rows = db.session.scalar(sa.select(sa.func.count()).select_from(InstanceHistory).where(InstanceHistory.instance_id == instance_id))
         return instance.status, instance.version, rows
 
 
@@ -190,7 +187,6 @@ def login(client, email, password=DEMO_PASSWORD):
 
 def csrf_token(html: str) -> str:
     """The CSRF token embedded in a page."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in page"
     return match.group(1)

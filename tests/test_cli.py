@@ -22,8 +22,7 @@ BROKEN = ROOT / "tests" / "engine" / "broken"
 def run_govflow(*args, env=None, cwd=ROOT):
     """Run the installed ``govflow`` command in a subprocess."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "govflow.cli", *args], capture_output=True, text=True, env=full_env,
-                          cwd=cwd, timeout=120)
+    return subprocess.run([sys.executable, "-m", "govflow.cli", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120)
 
 
 def test_workflows_check_passes_on_the_bundled_definitions():
@@ -50,15 +49,26 @@ def test_the_app_refuses_to_start_on_an_invalid_bundled_definition_without_a_tra
         assert "Traceback" not in result.stderr
         assert "unknown_guard.yaml:16: transition 'finish' names unknown guard 'os.path.isdir'" in result.stderr
         assert "govflow refuses to start" in result.stderr
-    wsgi = subprocess.run([sys.executable, "-c", "import wsgi"], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, **env}, timeout=60)
+    wsgi = subprocess.run([sys.executable, "-c", "import wsgi"], capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=60)
     assert wsgi.returncode == 2 and "Traceback" not in wsgi.stderr and "govflow refuses to start" in wsgi.stderr
 
 
 def test_users_create_makes_an_account_and_refuses_a_duplicate(app):
     runner = app.test_cli_runner()
-    args = ["users", "create", "--email", "New.Person@Test.example", "--name", "New Person", "--role", "admin",
-            "--role", "signatory", "--password", "a-long-password"]
+    args = [
+        "users",
+        "create",
+        "--email",
+        "New.Person@Test.example",
+        "--name",
+        "New Person",
+        "--role",
+        "admin",
+        "--role",
+        "signatory",
+        "--password",
+        "a-long-password",
+    ]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -67,8 +77,7 @@ def test_users_create_makes_an_account_and_refuses_a_duplicate(app):
         assert "a-long-password" not in user.password_hash
     again = runner.invoke(cli, args)
     assert again.exit_code != 0 and "already exists" in again.output
-    bad_role = runner.invoke(cli, ["users", "create", "--email", "x@test.example", "--name", "X", "--role", "root",
-                                   "--password", "a-long-password"])
+    bad_role = runner.invoke(cli, ["users", "create", "--email", "x@test.example", "--name", "X", "--role", "root", "--password", "a-long-password"])
     assert bad_role.exit_code != 0 and "unknown role" in bad_role.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
@@ -76,8 +85,10 @@ def test_users_create_makes_an_account_and_refuses_a_duplicate(app):
 
 def _counts(app):
     with app.app_context():
-        return {m.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
-                for m in (User, Organisation, Commitment, WorkflowInstance, InstanceHistory)}
+        return {
+            m.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
+            for m in (User, Organisation, Commitment, WorkflowInstance, InstanceHistory)
+        }
 
 
 def test_demo_load_is_idempotent_and_creates_the_documented_accounts(app):

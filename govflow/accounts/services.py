@@ -30,8 +30,7 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
-def create_user(email: str, name: str, password: str, roles: list[str] | tuple[str, ...] = (),
-                locale: str | None = None) -> User:
+def create_user(email: str, name: str, password: str, roles: list[str] | tuple[str, ...] = (), locale: str | None = None) -> User:
     """Create a user with global ``roles``; raise AccountError on bad input or a taken e-mail."""
     email = email.strip().lower()
     if not EMAIL_RE.match(email):

@@ -80,10 +80,7 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
 def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int, new_size: int) -> list[bytes]:
     """Return PROOF(old_size, D[new_size]) of RFC 6962 §2.1.2; empty when both sizes are equal."""
     if not 0 < old_size <= new_size <= len(leaf_hashes):
-        raise ValueError(
-            f"a consistency proof needs 0 < old size <= new size <= {len(leaf_hashes)} leaves, "
-            f"got old size {old_size} and new size {new_size}"
-        )
+        raise ValueError(f"a consistency proof needs 0 < old size <= new size <= {len(leaf_hashes)} leaves, got old size {old_size} and new size {new_size}")
     # Iterative SUBPROOF(m, D[start:end], complete): the nodes come out top-down, the RFC lists them bottom-up.
     proof: list[bytes] = []
     start, end, m, complete = 0, new_size, old_size, True

@@ -19,8 +19,7 @@ class CharterError(ValueError):
     """Input refused by a charter service; the message says why."""
 
 
-def create_organisation(name: str, kind: str, country: str = "FR", identifier: str | None = None,
-                        website: str | None = None) -> Organisation:
+def create_organisation(name: str, kind: str, country: str = "FR", identifier: str | None = None, website: str | None = None) -> Organisation:
     """Create an organisation; raise CharterError on bad input or a taken name."""
     name = name.strip()
     if not name:
@@ -52,16 +51,19 @@ def organisation_ids(user: Any) -> sa.Select:
 
 def user_organisations(user: Any) -> list[Organisation]:
     """The organisations ``user`` belongs to, by name."""
-    return list(db.session.scalars(
-        sa.select(Organisation).where(Organisation.id.in_(organisation_ids(user))).order_by(Organisation.name)))
+    return list(db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(organisation_ids(user))).order_by(Organisation.name)))
 
 
 def is_member(user: Any, organisation_id: int) -> bool:
     """Whether ``user`` is a member (officer or contributor) of the organisation."""
     if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "id", None) is None:
         return False
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Membership).where(
-        Membership.user_id == user.id, Membership.organisation_id == organisation_id)) > 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Membership).where(Membership.user_id == user.id, Membership.organisation_id == organisation_id)
+        )
+        > 0
+    )
 
 
 def commitment_for_instance(instance_id: int) -> Commitment | None:
@@ -76,10 +78,8 @@ def create_commitment(actor: Any, organisation: Organisation, charter: str, pill
     charter, pillar, statement = charter.strip(), pillar.strip(), statement.strip()
     if not charter or not pillar:
         raise CharterError(_("A commitment names its charter and its pillar."))
-    instance = start_instance(actor, COMMITMENT_WORKFLOW, title=f"{organisation.name}: {charter} / {pillar}",
-                              subject_kind="commitment")
-    commitment = Commitment(organisation=organisation, instance=instance, charter=charter, pillar=pillar,
-                            statement=statement, created_by_id=actor.id)
+    instance = start_instance(actor, COMMITMENT_WORKFLOW, title=f"{organisation.name}: {charter} / {pillar}", subject_kind="commitment")
+    commitment = Commitment(organisation=organisation, instance=instance, charter=charter, pillar=pillar, statement=statement, created_by_id=actor.id)
     db.session.add(commitment)
     db.session.flush()
     return commitment
@@ -87,5 +87,4 @@ def create_commitment(actor: Any, organisation: Organisation, charter: str, pill
 
 def organisation_commitments(organisation: Organisation) -> list[Commitment]:
     """The commitments of ``organisation``, newest first."""
-    return list(db.session.scalars(
-        sa.select(Commitment).where(Commitment.organisation_id == organisation.id).order_by(Commitment.id.desc())))
+    return list(db.session.scalars(sa.select(Commitment).where(Commitment.organisation_id == organisation.id).order_by(Commitment.id.desc())))

@@ -41,8 +41,7 @@ def organisation(organisation_id: int):
         abort(404)
     if not can_view_organisation(current_user, org):
         abort(403)
-    return render_template("charters/organisation.html", org=org, commitments=organisation_commitments(org),
-                           member=is_member(current_user, org.id))
+    return render_template("charters/organisation.html", org=org, commitments=organisation_commitments(org), member=is_member(current_user, org.id))
 
 
 @bp.route("/commitments/new", methods=["GET", "POST"])

@@ -204,8 +204,14 @@ class _Parser:
         self.check_deadlines(doc, states, transitions)
         self.check_graph(doc, states, transitions, initial if isinstance(initial, str) else None)
         return Definition(
-            name=name, version=version, title=title, initial=initial if isinstance(initial, str) else "",
-            states=states, transitions=transitions, description=description, file=self.file,
+            name=name,
+            version=version,
+            title=title,
+            initial=initial if isinstance(initial, str) else "",
+            states=states,
+            transitions=transitions,
+            description=description,
+            file=self.file,
         )
 
     def parse_states(self, doc: LineDict) -> dict[str, StateDef]:
@@ -291,7 +297,7 @@ class _Parser:
                 continue
             where = f"transition '{trigger}'"
             sources, source_lines = self.names(body, "source", where, required=True)
-            for s, sl in zip(sources, source_lines):
+            for s, sl in zip(sources, source_lines, strict=True):
                 if states and s not in states:
                     self.err(sl, f"{where} starts from unknown state '{s}'")
                 key = (s, trigger)
@@ -308,15 +314,15 @@ class _Parser:
             roles, role_lines = self.names(body, "roles", where, required=True)
             if "roles" in body and not roles:
                 self.err(body.line_of("roles"), f"{where} allows no role: nobody could fire it")
-            for r, rl in zip(roles, role_lines):
+            for r, rl in zip(roles, role_lines, strict=True):
                 if r not in self.vocab.roles and r != SYSTEM_ROLE:
                     self.err(rl, f"{where} names unknown role '{r}' (known: {', '.join(sorted(self.vocab.roles | {SYSTEM_ROLE}))})")
             guards, guard_lines = self.names(body, "guards", where, required=False)
-            for g, gl in zip(guards, guard_lines):
+            for g, gl in zip(guards, guard_lines, strict=True):
                 if g not in self.vocab.guards:
                     self.err(gl, f"{where} names unknown guard '{g}' (guards must be registered by name in govflow)")
             inputs, input_lines = self.names(body, "inputs", where, required=False)
-            for n, nl in zip(inputs, input_lines):
+            for n, nl in zip(inputs, input_lines, strict=True):
                 if n not in self.vocab.inputs:
                     self.err(nl, f"{where} requires unknown input '{n}' (known: {', '.join(sorted(self.vocab.inputs))})")
             attest = body.get("attest", False)
@@ -328,8 +334,7 @@ class _Parser:
                 self.err(body.line_of("inbox"), f"'inbox' of {where} must be true or false")
                 inbox = True
             title = self.texts(body, "title", where)
-            out.append(TransitionDef(trigger, tuple(sources), dest, title, tuple(roles), tuple(guards),
-                                     tuple(inputs), attest, inbox, line))
+            out.append(TransitionDef(trigger, tuple(sources), dest, title, tuple(roles), tuple(guards), tuple(inputs), attest, inbox, line))
         return out
 
     def check_deadlines(self, doc: LineDict, states: dict[str, StateDef], transitions: list[TransitionDef]) -> None:

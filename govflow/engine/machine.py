@@ -21,10 +21,7 @@ def compile_machine(definition: Definition, check: Callable, after: Callable) ->
         model=None,
         states=list(definition.states),
         initial=definition.initial,
-        transitions=[
-            {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest, "conditions": [check]}
-            for t in definition.transitions
-        ],
+        transitions=[{"trigger": t.trigger, "source": list(t.sources), "dest": t.dest, "conditions": [check]} for t in definition.transitions],
         auto_transitions=False,
         send_event=True,
         ignore_invalid_triggers=False,

@@ -162,8 +162,7 @@ class Engine:
         return self.definition(instance.workflow, instance.definition_version)
 
     # -- running -----------------------------------------------------------------------------
-    def start(self, instance: Instance, name: str, actor: Any, version: int | None = None,
-              now: datetime | None = None) -> TransitionEvent:
+    def start(self, instance: Instance, name: str, actor: Any, version: int | None = None, now: datetime | None = None) -> TransitionEvent:
         """Pin ``instance`` to a definition, put it in the initial state, and set its deadline."""
         definition = self.definition(name, version)
         now = now or utcnow()
@@ -174,8 +173,9 @@ class Engine:
         self._set_deadline(event)
         return event
 
-    def fire(self, instance: Instance, trigger: str, actor: Any, inputs: dict[str, str] | None = None,
-             now: datetime | None = None, kind: str = "transition") -> TransitionEvent:
+    def fire(
+        self, instance: Instance, trigger: str, actor: Any, inputs: dict[str, str] | None = None, now: datetime | None = None, kind: str = "transition"
+    ) -> TransitionEvent:
         """Fire ``trigger`` on ``instance`` as ``actor``; return the event, or raise a typed error.
 
         The instance is changed in memory only: the caller records the event and commits.
@@ -187,16 +187,14 @@ class Engine:
             raise InvalidTransition(f"'{trigger}' is not possible from state '{state}'")
         out: list[TransitionEvent] = []
         try:
-            event.trigger(instance, actor=actor, inputs=dict(inputs or {}), now=now or utcnow(),
-                          kind=kind, definition=compiled.definition, out=out)
+            event.trigger(instance, actor=actor, inputs=dict(inputs or {}), now=now or utcnow(), kind=kind, definition=compiled.definition, out=out)
         except MachineError as exc:
             raise InvalidTransition(str(exc)) from exc
         if not out:  # pragma: no cover - our condition raises rather than returning False
             raise InvalidTransition(f"'{trigger}' did not move the instance")
         return out[0]
 
-    def check(self, instance: Instance, trigger: str, actor: Any, inputs: dict[str, str] | None = None,
-              check_inputs: bool = False) -> TransitionDef:
+    def check(self, instance: Instance, trigger: str, actor: Any, inputs: dict[str, str] | None = None, check_inputs: bool = False) -> TransitionDef:
         """Raise the error ``fire`` would raise, without changing anything; return the transition."""
         definition = self.definition_of(instance)
         state = getattr(instance, STATE_ATTRIBUTE)
@@ -245,10 +243,15 @@ class Engine:
         definition: Definition = kwargs["definition"]
         source = event_data.transition.source
         event = TransitionEvent(
-            instance=event_data.model, definition=definition,
-            transition=definition.transition(source, event_data.event.name), source=source,
-            dest=event_data.transition.dest, actor=kwargs["actor"], inputs=kwargs["inputs"],
-            at=kwargs["now"], kind=kwargs["kind"],
+            instance=event_data.model,
+            definition=definition,
+            transition=definition.transition(source, event_data.event.name),
+            source=source,
+            dest=event_data.transition.dest,
+            actor=kwargs["actor"],
+            inputs=kwargs["inputs"],
+            at=kwargs["now"],
+            kind=kwargs["kind"],
         )
         self._set_deadline(event)
         kwargs["out"].append(event)
@@ -281,8 +284,7 @@ class Engine:
             clean[name] = value
         return clean
 
-    def _run_guards(self, instance: Any, actor: Any, transition: TransitionDef, definition: Definition,
-                    inputs: dict[str, str]) -> None:
+    def _run_guards(self, instance: Any, actor: Any, transition: TransitionDef, definition: Definition, inputs: dict[str, str]) -> None:
         context = GuardContext(instance, actor, transition, definition, inputs)
         for name in transition.guards:
             reason = self.registry.guards[name](context)

@@ -53,9 +53,7 @@ class _Loader(yaml.SafeLoader):
                 continue
             key = str(key)
             if key in result:
-                self._problems.append(
-                    Problem(self._file, line, f"key '{key}' appears twice (first on line {result.key_lines[key]})")
-                )
+                self._problems.append(Problem(self._file, line, f"key '{key}' appears twice (first on line {result.key_lines[key]})"))
                 continue
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = line

@@ -44,13 +44,15 @@ class WorkflowInstance(db.Model):
     due_trigger: Mapped[str | None] = mapped_column(sa.String(64))
 
     history: Mapped[list[InstanceHistory]] = relationship(
-        back_populates="instance", order_by="InstanceHistory.id", lazy="raise_on_sql", passive_deletes="all",
+        back_populates="instance",
+        order_by="InstanceHistory.id",
+        lazy="raise_on_sql",
+        passive_deletes="all",
     )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        sa.ForeignKeyConstraint(["workflow", "definition_version"],
-                                ["workflow_definitions.name", "workflow_definitions.version"]),
+        sa.ForeignKeyConstraint(["workflow", "definition_version"], ["workflow_definitions.name", "workflow_definitions.version"]),
         sa.CheckConstraint("(due_at IS NULL) = (due_trigger IS NULL)", name="deadline_complete"),
         sa.Index("ix_workflow_instances_state", "workflow", "definition_version", "status"),
         sa.Index("ix_workflow_instances_due_at", "due_at"),

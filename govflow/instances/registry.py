@@ -42,12 +42,14 @@ class WorkflowRegistry:
     relations: dict[str, Relation] = field(default_factory=dict)
     guards: dict[str, Callable[[GuardContext], Any]] = field(default_factory=dict)
     subjects: dict[str, Subject] = field(default_factory=dict)
-    inputs: dict[str, InputSpec] = field(default_factory=lambda: {
-        "comment": InputSpec("comment", "text", 4000),
-        "reason": InputSpec("reason", "text", 4000),
-        "rationale": InputSpec("rationale", "text", 8000),
-        "evidence_url": InputSpec("evidence_url", "url", 2000),
-    })
+    inputs: dict[str, InputSpec] = field(
+        default_factory=lambda: {
+            "comment": InputSpec("comment", "text", 4000),
+            "reason": InputSpec("reason", "text", 4000),
+            "rationale": InputSpec("rationale", "text", 8000),
+            "evidence_url": InputSpec("evidence_url", "url", 2000),
+        }
+    )
 
     def relation(self, name: str, check: Callable, instance_ids: Callable) -> None:
         """Register a relation role."""
@@ -55,9 +57,11 @@ class WorkflowRegistry:
 
     def guard(self, name: str) -> Callable:
         """Decorator registering a named guard: ``fn(context) -> reason or None``."""
+
         def deco(fn: Callable) -> Callable:
             self.guards[name] = fn
             return fn
+
         return deco
 
     def subject(self, subject: Subject) -> None:
@@ -75,12 +79,14 @@ class WorkflowRegistry:
 
     def build_engine(self) -> Engine:
         """An engine knowing the global roles, the relations, the guards and the inputs."""
-        return Engine(Registry(
-            roles=set(ROLE_VALUES) | set(self.relations),
-            guards=dict(self.guards),
-            inputs=dict(self.inputs),
-            has_role=self.has_role,
-        ))
+        return Engine(
+            Registry(
+                roles=set(ROLE_VALUES) | set(self.relations),
+                guards=dict(self.guards),
+                inputs=dict(self.inputs),
+                has_role=self.has_role,
+            )
+        )
 
 
 INPUT_LABELS = {

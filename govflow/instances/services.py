@@ -55,8 +55,7 @@ def register_definitions(engine: Engine) -> list[tuple[Definition, str]]:
             db.session.add(WorkflowDefinitionRecord(name=d.name, version=d.version, sha256=digest, file=d.file))
             out.append((d, "new"))
         elif record.sha256 != digest:
-            changed.append(f"{d.file}: workflow '{d.name}' version {d.version} differs from the registered one; "
-                           f"publish the change as version {d.version + 1}")
+            changed.append(f"{d.file}: workflow '{d.name}' version {d.version} differs from the registered one; publish the change as version {d.version + 1}")
         else:
             out.append((d, "unchanged"))
     if changed:
@@ -74,17 +73,23 @@ def record_event(instance: WorkflowInstance, event: TransitionEvent) -> Instance
     """Add the history row of ``event``."""
     inputs = {k: v for k, v in event.inputs.items() if k != "comment"}
     row = InstanceHistory(
-        instance=instance, kind=event.kind, trigger=event.trigger, from_state=event.source, to_state=event.dest,
+        instance=instance,
+        kind=event.kind,
+        trigger=event.trigger,
+        from_state=event.source,
+        to_state=event.dest,
         definition_version=event.definition.version,
-        actor_id=None if event.actor is SYSTEM else event.actor.id, actor_label=actor_label(event.actor),
-        comment=event.inputs.get("comment"), inputs=inputs, at=event.at,
+        actor_id=None if event.actor is SYSTEM else event.actor.id,
+        actor_label=actor_label(event.actor),
+        comment=event.inputs.get("comment"),
+        inputs=inputs,
+        at=event.at,
     )
     db.session.add(row)
     return row
 
 
-def start_instance(actor: Any, workflow: str, title: str, subject_kind: str, version: int | None = None,
-                   now: datetime | None = None) -> WorkflowInstance:
+def start_instance(actor: Any, workflow: str, title: str, subject_kind: str, version: int | None = None, now: datetime | None = None) -> WorkflowInstance:
     """Create an instance of ``workflow`` (latest version by default) in its initial state, with history."""
     instance = WorkflowInstance(title=title, subject_kind=subject_kind)
     event = get_engine().start(instance, workflow, actor, version=version, now=now)
@@ -100,9 +105,15 @@ def lock_instance(instance_id: int) -> WorkflowInstance | None:
     return db.session.get(WorkflowInstance, instance_id, with_for_update=True, populate_existing=True)
 
 
-def fire_transition(actor: Any, instance: WorkflowInstance, trigger: str, inputs: dict[str, str] | None = None,
-                    expected_version: int | None = None, now: datetime | None = None,
-                    kind: str = "transition") -> TransitionEvent:
+def fire_transition(
+    actor: Any,
+    instance: WorkflowInstance,
+    trigger: str,
+    inputs: dict[str, str] | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+    kind: str = "transition",
+) -> TransitionEvent:
     """Fire ``trigger`` on ``instance`` as ``actor``, record history, flush; raise typed engine errors.
 
     ``expected_version`` is the version the actor saw: if the instance moved since, StaleInstance.
@@ -122,8 +133,7 @@ def fire_transition(actor: Any, instance: WorkflowInstance, trigger: str, inputs
 
 def instance_history(instance: WorkflowInstance) -> list[InstanceHistory]:
     """The history rows of ``instance``, oldest first."""
-    return list(db.session.scalars(
-        sa.select(InstanceHistory).where(InstanceHistory.instance_id == instance.id).order_by(InstanceHistory.id)))
+    return list(db.session.scalars(sa.select(InstanceHistory).where(InstanceHistory.instance_id == instance.id).order_by(InstanceHistory.id)))
 
 
 def available_transitions(user: Any, instance: WorkflowInstance) -> list[TransitionDef]:
@@ -163,8 +173,7 @@ def _waiting_clause(user: Any) -> sa.ColumnElement[bool] | None:
                         relations.add(role)
                     elif user.has_role(role):
                         direct = True
-            where = sa.and_(WorkflowInstance.workflow == d.name, WorkflowInstance.definition_version == d.version,
-                            WorkflowInstance.status == state)
+            where = sa.and_(WorkflowInstance.workflow == d.name, WorkflowInstance.definition_version == d.version, WorkflowInstance.status == state)
             if direct:
                 clauses.append(where)
             elif relations:
@@ -196,10 +205,11 @@ def waiting_on(user: Any, page: int = 1, per_page: int = 20) -> Page:
     total = db.session.scalar(sa.select(sa.func.count()).select_from(WorkflowInstance).where(clause))
     page = max(1, min(page, max(1, -(-total // per_page))))
     rows = db.session.scalars(
-        sa.select(WorkflowInstance).where(clause)
-        .order_by(WorkflowInstance.due_at.is_(None), WorkflowInstance.due_at, WorkflowInstance.updated_at.desc(),
-                  WorkflowInstance.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        sa.select(WorkflowInstance)
+        .where(clause)
+        .order_by(WorkflowInstance.due_at.is_(None), WorkflowInstance.due_at, WorkflowInstance.updated_at.desc(), WorkflowInstance.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return Page(list(rows), page, per_page, total)
 
@@ -208,9 +218,10 @@ def instance_counts() -> dict[tuple[str, int], dict[str, int]]:
     """Number of instances per (workflow, version) and state."""
     out: dict[tuple[str, int], dict[str, int]] = {}
     rows = db.session.execute(
-        sa.select(WorkflowInstance.workflow, WorkflowInstance.definition_version, WorkflowInstance.status,
-                  sa.func.count()).group_by(WorkflowInstance.workflow, WorkflowInstance.definition_version,
-                                            WorkflowInstance.status))
+        sa.select(WorkflowInstance.workflow, WorkflowInstance.definition_version, WorkflowInstance.status, sa.func.count()).group_by(
+            WorkflowInstance.workflow, WorkflowInstance.definition_version, WorkflowInstance.status
+        )
+    )
     for name, version, status, n in rows:
         out.setdefault((name, version), {})[status] = n
     return out

@@ -8,8 +8,10 @@ from flask_login import current_user
 
 from ..access import public, signed_in
 from ..engine import EngineError, GuardFailed, InvalidTransition, MissingInput, NotPermitted, StaleInstance
+from ..engine.diagrams import mermaid
 from ..extensions import db
 from ..i18n import tr
+from .forms import transition_form
 from .models import WorkflowInstance
 from .services import (
     available_transitions,
@@ -21,7 +23,6 @@ from .services import (
     instance_history,
     lock_instance,
 )
-from .forms import transition_form
 
 bp = Blueprint("instances", __name__)
 
@@ -49,8 +50,9 @@ def definition(name: str, version: int | None):
     except EngineError:
         abort(404)
     counts = instance_counts()
-    return render_template("instances/definition.html", d=d, versions=engine.versions(name),
-                           counts=counts.get(d.key, {}), all_counts=counts)
+    return render_template(
+        "instances/definition.html", d=d, versions=engine.versions(name), counts=counts.get(d.key, {}), all_counts=counts, diagram_source=mermaid(d)
+    )
 
 
 def _load_visible(instance_id: int) -> WorkflowInstance:
@@ -62,8 +64,7 @@ def _load_visible(instance_id: int) -> WorkflowInstance:
     return instance
 
 
-def render_instance(instance: WorkflowInstance, status: int = 200, error: str | None = None,
-                    failed_form=None):
+def render_instance(instance: WorkflowInstance, status: int = 200, error: str | None = None, failed_form=None):
     """The instance page: subject, state, history, and a form per transition the user may fire now."""
     engine = get_engine()
     registry = get_registry()
@@ -76,9 +77,15 @@ def render_instance(instance: WorkflowInstance, status: int = 200, error: str | 
             forms.append((t, transition_form(t, registry.inputs, expected_version=instance.version)))
     subject = registry.subjects.get(instance.subject_kind)
     return render_template(
-        "instances/show.html", instance=instance, d=d, history=instance_history(instance), forms=forms,
+        "instances/show.html",
+        instance=instance,
+        d=d,
+        history=instance_history(instance),
+        forms=forms,
         subject_template=subject.template if subject else None,
-        subject=subject.load(instance) if subject else {}, error=error,
+        subject=subject.load(instance) if subject else {},
+        error=error,
+        diagram_source=mermaid(d, instance.status),
     ), status
 
 

@@ -26,8 +26,7 @@ def index():
 @signed_in
 def dashboard():
     """What waits on the signed-in user: instances where they may take a step now."""
-    page = waiting_on(current_user, page=request.args.get("page", 1, type=int),
-                      per_page=current_app.config["PAGE_SIZE"])
+    page = waiting_on(current_user, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     actions = {i.id: available_transitions(current_user, i) for i in page.items}
     return render_template("main/dashboard.html", page=page, actions=actions)
 
@@ -43,5 +42,4 @@ def healthz():
         db.session.rollback()
         database = "unavailable"
     status = 200 if database == "ok" else 503
-    return jsonify(status="ok" if status == 200 else "degraded", database=database,
-                   backend=db.engine.dialect.name), status
+    return jsonify(status="ok" if status == 200 else "degraded", database=database, backend=db.engine.dialect.name), status

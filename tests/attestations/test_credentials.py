@@ -127,10 +127,7 @@ def test_signing_reproduces_the_vector_byte_for_byte(vectors: JcsVectors, vector
 
 def test_vector_signature_verifies_and_its_foreign_issuer_is_reported(vectors: JcsVectors, vector_key: Ed25519PrivateKey) -> None:
     # The vector's issuer is an https URL, not the did:key that signed it: the signature is sound, the issuer is not ours.
-    expected = [
-        "the issuer 'https://vc.example/issuers/5678' is not the controller "
-        f"'{did_key(vector_key.public_key())}' of the signing key"
-    ]
+    expected = [f"the issuer 'https://vc.example/issuers/5678' is not the controller '{did_key(vector_key.public_key())}' of the signing key"]
     for public_key in (None, vector_key.public_key()):
         result = verify_credential(vectors.signed, public_key)
         assert not result.ok
@@ -194,9 +191,7 @@ def test_every_altered_payload_character_fails(key: Ed25519PrivateKey, position:
 def test_altered_proof_option_fails(key: Ed25519PrivateKey) -> None:
     signed = sign_credential(_credential(did_key(key.public_key())), key, CREATED)
     signed["proof"]["created"] = "2024-05-01T12:00:01Z"
-    assert verify_credential(signed).reasons == [
-        "the signature does not match: the credential or its proof was altered, or another key signed it"
-    ]
+    assert verify_credential(signed).reasons == ["the signature does not match: the credential or its proof was altered, or another key signed it"]
 
 
 def test_altered_proof_value_fails(key: Ed25519PrivateKey) -> None:

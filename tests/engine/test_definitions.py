@@ -19,8 +19,7 @@ BROKEN_FILES = sorted(BROKEN.glob("*.yaml"))
 
 def test_there_is_a_broken_fixture_for_each_validation_rule():
     names = {p.stem for p in BROKEN_FILES}
-    assert {"unknown_state", "unreachable", "dead_end", "unknown_guard", "unknown_role", "duplicate_trigger",
-            "bad_duration", "syntax_error"} <= names
+    assert {"unknown_state", "unreachable", "dead_end", "unknown_guard", "unknown_role", "duplicate_trigger", "bad_duration", "syntax_error"} <= names
 
 
 @pytest.mark.parametrize("path", BROKEN_FILES, ids=lambda p: p.stem)
@@ -50,8 +49,7 @@ def test_bundled_commitment_workflow_is_valid():
     (definition,) = load_definitions([root / "workflows" / "commitment.yaml"], _app_vocabulary())
     assert definition.name == "commitment"
     assert definition.initial == "draft"
-    assert {"draft", "declared", "evidenced", "verified", "renewal_due", "renewed", "lapsed", "withdrawn",
-            "suspended"} == set(definition.states)
+    assert {"draft", "declared", "evidenced", "verified", "renewal_due", "renewed", "lapsed", "withdrawn", "suspended"} == set(definition.states)
     assert definition.states["verified"].deadline.fire == "renewal_falls_due"
     assert definition.states["withdrawn"].final
 

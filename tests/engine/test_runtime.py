@@ -9,7 +9,6 @@ import pytest
 from transitions import Machine
 
 from govflow.engine import SYSTEM, GuardFailed, InvalidTransition, MissingInput, NotPermitted, replay
-
 from govflow.engine.definitions import parse_definition
 
 from .vocab import Item, Person, make_engine, vocabulary

@@ -7,8 +7,7 @@ from types import SimpleNamespace
 from govflow.engine import Engine, InputSpec, Registry, Vocabulary
 
 ROLES = {"signatory", "reviewer", "admin", "org_member"}
-INPUTS = {"comment": InputSpec("comment"), "reason": InputSpec("reason"),
-          "evidence_url": InputSpec("evidence_url", "url", 2000)}
+INPUTS = {"comment": InputSpec("comment"), "reason": InputSpec("reason"), "evidence_url": InputSpec("evidence_url", "url", 2000)}
 
 
 def vocabulary(guards=("has_statement", "independent_of_organisation")) -> Vocabulary:
@@ -38,10 +37,12 @@ def make_engine(guards=None, org_of=lambda item: getattr(item, "org", None)) -> 
             return org_of(item) in actor.orgs
         return role in actor.roles
 
-    guards = guards if guards is not None else {
-        "has_statement": lambda ctx: None if getattr(ctx.instance, "statement", "") else "the statement is empty",
-        "independent_of_organisation": lambda ctx: "you belong to this organisation"
-        if getattr(ctx.instance, "org", None) in ctx.actor.orgs else None,
-    }
-    return Engine(Registry(roles=set(ROLES) | {"committee_member", "programme_manager"}, guards=guards,
-                           inputs=dict(INPUTS), has_role=has_role))
+    guards = (
+        guards
+        if guards is not None
+        else {
+            "has_statement": lambda ctx: None if getattr(ctx.instance, "statement", "") else "the statement is empty",
+            "independent_of_organisation": lambda ctx: "you belong to this organisation" if getattr(ctx.instance, "org", None) in ctx.actor.orgs else None,
+        }
+    )
+    return Engine(Registry(roles=set(ROLES) | {"committee_member", "programme_manager"}, guards=guards, inputs=dict(INPUTS), has_role=has_role))

@@ -8,19 +8,22 @@ from govflow.access import ACCESS_ATTR
 
 from ..conftest import login
 
-PUBLIC = {"main.index", "main.healthz", "accounts.login", "accounts.set_language", "instances.definitions",
-          "instances.definition", "static"}
+PUBLIC = {"main.index", "main.healthz", "accounts.login", "accounts.set_language", "instances.definitions", "instances.definition", "static"}
 
 
 def test_every_route_declares_an_access_rule(app):
-    missing = [rule.endpoint for rule in app.url_map.iter_rules()
-               if rule.endpoint != "static" and getattr(app.view_functions[rule.endpoint], ACCESS_ATTR, None) is None]
+    missing = [
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static" and getattr(app.view_functions[rule.endpoint], ACCESS_ATTR, None) is None
+    ]
     assert missing == []
 
 
 def test_exactly_the_expected_routes_are_public(app):
-    public = {rule.endpoint for rule in app.url_map.iter_rules()
-              if rule.endpoint == "static" or getattr(app.view_functions[rule.endpoint], ACCESS_ATTR) == "public"}
+    public = {
+        rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint == "static" or getattr(app.view_functions[rule.endpoint], ACCESS_ATTR) == "public"
+    }
     assert public == PUBLIC
 
 

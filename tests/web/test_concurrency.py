@@ -59,6 +59,7 @@ def test_two_sessions_fire_from_the_same_version_and_exactly_one_wins(app, make_
     status, version, rows = instance_state(app, commitment.instance_id)
     assert version == 2 and rows == 2
     with app.app_context():
-        last = db.session.scalars(sa.select(InstanceHistory).where(InstanceHistory.instance_id == commitment.instance_id)
-                                  .order_by(InstanceHistory.id.desc())).first()
+        last = db.session.scalars(
+            sa.select(InstanceHistory).where(InstanceHistory.instance_id == commitment.instance_id).order_by(InstanceHistory.id.desc())
+        ).first()
         assert last.to_state == status

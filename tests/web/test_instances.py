@@ -23,10 +23,12 @@ def world(make_user, make_org, make_commitment):
     org_a = make_org([(officer_a, "officer"), (insider, "contributor")], name="Org A")
     org_b = make_org([(officer_b, "officer")], name="Org B")
     draft = make_commitment(officer_a, org_a)
-    evidenced = make_commitment(officer_a, org_a, steps=[
-        ("declare", None, {}), ("add_evidence", None, {"evidence_url": "https://org-a.example/report"})])
-    return type("World", (), dict(officer_a=officer_a, officer_b=officer_b, reviewer=reviewer, insider=insider,
-                                  org_a=org_a, org_b=org_b, draft=draft, evidenced=evidenced))
+    evidenced = make_commitment(officer_a, org_a, steps=[("declare", None, {}), ("add_evidence", None, {"evidence_url": "https://org-a.example/report"})])
+    return type(
+        "World",
+        (),
+        dict(officer_a=officer_a, officer_b=officer_b, reviewer=reviewer, insider=insider, org_a=org_a, org_b=org_b, draft=draft, evidenced=evidenced),
+    )
 
 
 def fire(client, instance_id, trigger, version, **inputs):
@@ -43,8 +45,9 @@ def test_an_officer_moves_a_commitment_one_step_and_sees_history_and_new_buttons
     assert response.status_code == 302
     assert instance_state(app, world.draft.instance_id) == ("declared", 2, 2)
     with app.app_context():
-        row = db.session.scalars(sa.select(InstanceHistory).where(InstanceHistory.instance_id == world.draft.instance_id)
-                                 .order_by(InstanceHistory.id.desc())).first()
+        row = db.session.scalars(
+            sa.select(InstanceHistory).where(InstanceHistory.instance_id == world.draft.instance_id).order_by(InstanceHistory.id.desc())
+        ).first()
         assert (row.kind, row.trigger, row.from_state, row.to_state) == ("transition", "declare", "draft", "declared")
         assert (row.actor_id, row.comment, row.definition_version) == (world.officer_a.id, "Ready for review.", 1)
     page = client.get(f"/instances/{world.draft.instance_id}").get_data(as_text=True)

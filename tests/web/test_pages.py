@@ -26,8 +26,7 @@ def test_healthz_answers_json_with_the_database_status(client):
 def test_healthz_reports_an_unreachable_database_with_503(tmp_path):
     from govflow import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/db.sqlite3", "TESTING": True},
-                     instance_path=str(tmp_path / "instance"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/db.sqlite3", "TESTING": True}, instance_path=str(tmp_path / "instance"))
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["database"] == "unavailable"
@@ -61,8 +60,12 @@ def test_every_translatable_text_has_a_french_translation(tmp_path):
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     assert fuzzy == []
     pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-                    "-o", str(pot), "."], capture_output=True, check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l", "-o", str(pot), "."],
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
     with pot.open("rb") as fh:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
     have = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
@@ -81,12 +84,12 @@ def test_an_officer_registers_a_draft_commitment(app, client, make_user, make_or
     officer = make_user()
     org = make_org([(officer, "officer")])
     login(client, officer.email)
-    short = client.post("/commitments/new", data={"organisation_id": org.id, "charter": "Numeum Ethical AI",
-                                                  "pillar": "FAIRE", "statement": "Too short"})
+    short = client.post("/commitments/new", data={"organisation_id": org.id, "charter": "Numeum Ethical AI", "pillar": "FAIRE", "statement": "Too short"})
     assert short.status_code == 422
-    response = client.post("/commitments/new", data={"organisation_id": org.id, "charter": "Numeum Ethical AI",
-                                                     "pillar": "FAIRE",
-                                                     "statement": "Audit every model for bias before release."})
+    response = client.post(
+        "/commitments/new",
+        data={"organisation_id": org.id, "charter": "Numeum Ethical AI", "pillar": "FAIRE", "statement": "Audit every model for bias before release."},
+    )
     assert response.status_code == 302
     with app.app_context():
         (commitment,) = db.session.scalars(sa.select(Commitment)).all()
@@ -100,8 +103,10 @@ def test_a_commitment_for_an_organisation_one_does_not_belong_to_is_refused(app,
     mine = make_org([(officer, "officer")])
     other = make_org()
     login(client, officer.email)
-    response = client.post("/commitments/new", data={"organisation_id": other.id, "charter": "Numeum Ethical AI",
-                                                     "pillar": "FAIRE", "statement": "Audit every model before release."})
+    response = client.post(
+        "/commitments/new",
+        data={"organisation_id": other.id, "charter": "Numeum Ethical AI", "pillar": "FAIRE", "statement": "Audit every model before release."},
+    )
     assert response.status_code == 422
     assert mine.id != other.id
     with app.app_context():

@@ -1,0 +1,198 @@
+"""State diagrams of workflow definitions, drawn by the ``transitions`` library's own graph engines.
+
+One ``GraphMachine`` is built per definition version and engine, with no model attached (never the engine's
+runtime machine); each drawing gets its own graph object, so the shared graph machine is only read while drawing.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import threading
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from transitions import State
+from transitions.extensions.diagrams import GraphMachine
+
+from .definitions import Definition
+
+ACTIVE_STYLE = "active"
+# Diagram node ids get a prefix because Mermaid reads some valid state names (note, style, class, click, default)
+# as keywords and fails on the whole diagram; labels keep the plain names.
+NODE_PREFIX = "n_"
+
+# Mermaid only: the library writes these node styles as ``classDef s_<style>`` lines, passing unknown keys through
+# as CSS. Its defaults (red text on salmon) mean border colour to Graphviz but text colour to Mermaid.
+_MERMAID_NODE_STYLES = {
+    "default": {"fillcolor": "#ffffff", "color": "#1f2937", "stroke": "#4b5563", "stroke-width": "1px"},
+    ACTIVE_STYLE: {"fillcolor": "#fde68a", "color": "#111827", "stroke": "#b45309", "stroke-width": "3px", "font-weight": "bold"},
+}
+
+
+class _LabelledState(State):
+    """A state carrying the label the graph engines draw (read by the library's markup)."""
+
+    def __init__(self, *args: Any, label: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.label = label
+
+
+class _DiagramMachine(GraphMachine):
+    """A graph machine whose states carry labels distinct from their node ids."""
+
+    state_cls = _LabelledState
+
+
+def _node(state: str) -> str:
+    return NODE_PREFIX + state
+
+
+class CacheInfo(NamedTuple):
+    """How many graph machines and rendered diagrams are cached."""
+
+    machines: int
+    diagrams: int
+
+
+class _Cache:
+    """Graph machines per (engine, name, version) and drawings per (engine, name, version, highlight)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._machines: dict[tuple[str, str, int], tuple[Definition, GraphMachine]] = {}
+        self._drawings: dict[tuple[str, str, int, str | None], Any] = {}
+
+    def get(self, engine: str, definition: Definition, highlight: str | None, draw: Callable[[GraphMachine, Definition, str | None], Any]) -> Any:
+        key = (engine, definition.name, definition.version)
+        drawing_key = (*key, highlight)
+        with self._lock:
+            built = self._machines.get(key)
+            # Definitions are immutable, but Engine.add may replace a version with another object (tests do):
+            # a diagram must never show the previous one.
+            if built is None or built[0] is not definition:
+                built = (definition, _graph_machine(definition, engine))
+                self._machines[key] = built
+                for k in [k for k in self._drawings if k[:3] == key]:
+                    del self._drawings[k]
+            elif drawing_key in self._drawings:
+                return self._drawings[drawing_key]
+        drawing = draw(built[1], definition, highlight)
+        with self._lock:
+            # None (Graphviz failed to run) is not cached: the next request tries again.
+            if drawing is not None and self._machines.get(key) is built:
+                self._drawings.setdefault(drawing_key, drawing)
+        return drawing
+
+    def info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(len(self._machines), len(self._drawings))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._machines.clear()
+            self._drawings.clear()
+
+
+_cache = _Cache()
+
+
+def _graph_machine(definition: Definition, engine: str) -> GraphMachine:
+    machine = _DiagramMachine(
+        model=None,
+        states=[{"name": _node(s.name), "label": s.name, "final": s.final} for s in definition.states.values()],
+        initial=_node(definition.initial),
+        transitions=[{"trigger": t.trigger, "source": [_node(s) for s in t.sources], "dest": _node(t.dest)} for t in definition.transitions],
+        auto_transitions=False,
+        graph_engine=engine,
+        show_conditions=False,
+        show_state_attributes=False,
+        show_auto_transitions=False,
+        title=_title(definition),
+        name=f"{definition.name}@{definition.version}",
+        # The library refuses a trigger named like the model attribute ('state' by default, a valid trigger name);
+        # triggers are lower-case identifiers, so none can start with an underscore.
+        model_attribute="_diagram_state",
+    )
+    if engine == "mermaid":
+        machine.style_attributes = copy.deepcopy(machine.style_attributes)
+        machine.style_attributes["node"] = copy.deepcopy(_MERMAID_NODE_STYLES)
+    # The markup is built lazily on first use and only read afterwards: build it now, under the cache lock, so
+    # concurrent drawings never see it half-built.
+    machine.get_markup_config()
+    return machine
+
+
+def _title(definition: Definition) -> str:
+    return f"{definition.name} v{definition.version}"
+
+
+def _check_highlight(definition: Definition, highlight: str | None) -> None:
+    # Also keeps the cache bounded by the number of states.
+    if highlight is not None and highlight not in definition.states:
+        raise ValueError(f"'{highlight}' is not a state of workflow '{definition.name}' version {definition.version}")
+
+
+def _draw_mermaid(machine: GraphMachine, definition: Definition, highlight: str | None) -> str:
+    graph = machine.graph_cls(machine)
+    if highlight is not None:
+        graph.set_node_style(_node(highlight), ACTIVE_STYLE)
+    # The engine writes the title verbatim as front matter between '---' lines: as a YAML mapping it becomes the
+    # diagram's title (Mermaid ignores a bare string). Names are identifiers, so nothing needs quoting.
+    lines = graph.get_graph(title=f"title: {_title(definition)}").draw(None).splitlines()
+    # The flat Mermaid graph ignores final states (only the nested one draws them): add Mermaid's end marker.
+    lines.extend(f"  {_node(s.name)} --> [*]" for s in definition.states.values() if s.final)
+    return "\n".join(lines) + "\n"
+
+
+def mermaid(definition: Definition, highlight: str | None = None) -> str:
+    """Mermaid ``stateDiagram-v2`` source of ``definition``, with state ``highlight`` marked as current (cached)."""
+    _check_highlight(definition, highlight)
+    return _cache.get("mermaid", definition, highlight, _draw_mermaid)
+
+
+def graphviz_available() -> bool:
+    """True when the ``graphviz`` Python package and Graphviz's ``dot`` program are both installed."""
+    try:
+        import graphviz  # noqa: F401  # optional: only svg() needs it
+    except ImportError:
+        return False
+    return shutil.which("dot") is not None
+
+
+def _draw_svg(machine: GraphMachine, definition: Definition, highlight: str | None) -> str | None:
+    import graphviz
+
+    graph = machine.graph_cls(machine)
+    if highlight is not None:
+        graph.set_node_style(_node(highlight), ACTIVE_STYLE)
+    digraph = graph.get_graph(title=_title(definition))
+    # The flat Graphviz graph marks neither the initial nor the final states: add UML-like start and end dots.
+    digraph.node("__start__", label="", shape="circle", style="filled", fillcolor="black", width="0.2", height="0.2")
+    digraph.edge("__start__", _node(definition.initial))
+    for s in definition.states.values():
+        if s.final:
+            digraph.node(f"__end_{s.name}", label="", shape="doublecircle", style="filled", fillcolor="black", width="0.15", height="0.15")
+            digraph.edge(_node(s.name), f"__end_{s.name}")
+    try:
+        return digraph.draw(None, format="svg", prog="dot").decode("utf-8")
+    except (graphviz.ExecutableNotFound, graphviz.CalledProcessError, OSError):
+        return None
+
+
+def svg(definition: Definition, highlight: str | None = None) -> str | None:
+    """SVG of the state diagram drawn by Graphviz, or None when Graphviz (package or ``dot``) is missing (cached)."""
+    _check_highlight(definition, highlight)
+    if not graphviz_available():
+        return None
+    return _cache.get("graphviz", definition, highlight, _draw_svg)
+
+
+def cache_info() -> CacheInfo:
+    """How many graph machines and rendered diagrams the module holds."""
+    return _cache.info()
+
+
+def clear_cache() -> None:
+    """Forget every graph machine and rendered diagram (for tests and reloads)."""
+    _cache.clear()

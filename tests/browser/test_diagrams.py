@@ -1,0 +1,38 @@
+"""Every bundled workflow's diagram renders in the browser from vendored files, with no request leaving localhost."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_every_bundled_workflow_diagram_renders_offline(live_server, browser_page):
+    page, base = browser_page, live_server
+    page.goto(f"{base}/workflows")
+    links = sorted(set(page.eval_on_selector_all("table.list a[href^='/workflows/']", "els => els.map(e => e.getAttribute('href'))")))
+    assert links, "no workflow listed"
+    for href in links:
+        page.goto(base + href)
+        page.wait_for_selector("[data-testid=diagram][data-rendered='1']")
+        svg = page.locator("[data-testid=diagram] svg")
+        assert svg.count() == 1
+        states = page.locator("[data-testid=states] tbody tr").count()
+        assert page.locator("[data-testid=diagram] svg g.node").count() >= states
+    assert page.outside_requests == []
+
+
+def test_the_instance_page_highlights_the_current_state(live_server, browser_page):
+    page, base = browser_page, live_server
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", "bastien.roux@clairvoie.example")
+    page.fill("input[name=password]", "govflow-demo")
+    page.click("form.card button[type=submit]")
+    page.click("text=Clairvoie Analytique: Numeum Ethical AI / COMMUNIQUER")
+    page.wait_for_selector("[data-testid=diagram][data-rendered='1']")
+    active = page.locator("[data-testid=diagram] svg g.node.s_active")
+    assert active.count() == 1
+    assert re.search(r"declared", active.first.get_attribute("id") or active.first.inner_text(), re.I)
+    assert page.outside_requests == []

@@ -1,0 +1,202 @@
+"""State diagrams: Mermaid text drawn by the transitions library, cached, and apart from the runtime machines."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from govflow.engine import diagrams
+from govflow.engine.definitions import load_definitions, parse_definition
+
+from .test_definitions import _app_vocabulary
+from .vocab import Item, Person, make_engine, vocabulary
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = {
+    "commitment": ROOT / "workflows" / "commitment.yaml",
+    "review": Path(__file__).parent / "valid" / "review_v1.yaml",
+}
+EDGE = re.compile(r"^\s*(\S+) --> (\S+): (.+)$")
+CLASS = re.compile(r"^\s*class (\S+) (\S+)$", re.I)
+P = diagrams.NODE_PREFIX
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    diagrams.clear_cache()
+    yield
+    diagrams.clear_cache()
+
+
+@pytest.fixture(params=sorted(FILES))
+def definition(request):
+    (d,) = load_definitions([FILES[request.param]], _app_vocabulary())
+    return d
+
+
+def edges(text):
+    """(source, dest, trigger) of every labelled edge, with node ids turned back into state names."""
+    out = set()
+    for line in text.splitlines():
+        m = EDGE.match(line)
+        if m:
+            out |= {(m[1].removeprefix(P), m[2].removeprefix(P), label) for label in m[3].split(" | ")}
+    return out
+
+
+def classes(text):
+    """State name -> the style class the diagram gives it."""
+    return {m[1].removeprefix(P): m[2] for line in text.splitlines() if (m := CLASS.match(line))}
+
+
+def test_the_diagram_is_a_mermaid_state_diagram_titled_with_name_and_version(definition):
+    text = diagrams.mermaid(definition)
+    assert text.startswith(f"---\ntitle: {definition.name} v{definition.version}\n---\nstateDiagram-v2\n")
+
+
+def test_the_diagram_names_every_state_and_draws_every_transition_labelled_with_its_trigger(definition):
+    text = diagrams.mermaid(definition)
+    for name in definition.states:
+        assert f'state "{name}" as {P}{name}\n' in text
+    expected = {(s, t.dest, t.trigger) for t in definition.transitions for s in t.sources}
+    assert edges(text) == expected
+    assert {trigger for _, _, trigger in edges(text)} == set(definition.triggers())
+
+
+def test_the_initial_state_and_the_final_states_are_marked(definition):
+    lines = [line.strip() for line in diagrams.mermaid(definition).splitlines()]
+    assert [line for line in lines if line.startswith("[*] -->")] == [f"[*] --> {P}{definition.initial}"]
+    finals = {line.removesuffix(" --> [*]").removeprefix(P) for line in lines if line.endswith(" --> [*]")}
+    assert finals == {s.name for s in definition.states.values() if s.final}
+    assert finals
+
+
+def test_the_highlighted_state_and_only_it_is_marked_active(definition):
+    for highlight in definition.states:
+        text = diagrams.mermaid(definition, highlight)
+        assert re.search(r"^\s*classDef s_active \S", text, re.M)
+        styles = classes(text)
+        assert set(styles) == set(definition.states)
+        assert {s for s, style in styles.items() if style == "s_active"} == {highlight}
+        assert {style for s, style in styles.items() if s != highlight} == {"s_default"}
+
+
+def test_without_highlight_no_state_is_marked_active(definition):
+    assert set(classes(diagrams.mermaid(definition)).values()) == {"s_default"}
+
+
+def test_an_unknown_highlight_is_refused_and_not_cached(definition):
+    with pytest.raises(ValueError, match="not a state"):
+        diagrams.mermaid(definition, "no_such_state")
+    assert diagrams.cache_info() == diagrams.CacheInfo(machines=0, diagrams=0)
+
+
+def test_a_second_call_returns_the_cached_text_and_the_cache_does_not_grow(definition):
+    state = next(iter(definition.states))
+    first = diagrams.mermaid(definition, state)
+    after_first = diagrams.cache_info()
+    for _ in range(3):
+        assert diagrams.mermaid(definition, state) is first
+    assert diagrams.cache_info() == after_first == diagrams.CacheInfo(machines=1, diagrams=1)
+
+
+def test_one_graph_machine_per_definition_version_whatever_the_highlight(definition):
+    for highlight in [None, *definition.states]:
+        diagrams.mermaid(definition, highlight)
+    assert diagrams.cache_info() == diagrams.CacheInfo(machines=1, diagrams=len(definition.states) + 1)
+
+
+def test_a_replaced_definition_of_the_same_name_and_version_is_drawn_afresh():
+    source = FILES["review"].read_text()
+    old, _ = parse_definition(source, "old.yaml", vocabulary())
+    new, problems = parse_definition(source.replace("send_back", "return_to_draft"), "new.yaml", vocabulary())
+    assert not problems and old.key == new.key
+    assert ("submitted", "draft", "send_back") in edges(diagrams.mermaid(old, "draft"))
+    text = diagrams.mermaid(new, "draft")
+    assert ("submitted", "draft", "return_to_draft") in edges(text)
+    assert "send_back" not in text
+    assert diagrams.cache_info() == diagrams.CacheInfo(machines=1, diagrams=1)
+
+
+KEYWORD_SOURCE = """\
+name: keywords
+version: 1
+title: {en: Keywords, fr: Mots-clés}
+initial: note
+states:
+  note: {title: {en: Note, fr: Note}}
+  default: {title: {en: Default, fr: Défaut}, final: true}
+transitions:
+  - {trigger: state, title: {en: State, fr: État}, source: note, dest: default, roles: [admin]}
+"""
+
+
+def test_state_and_trigger_names_that_are_mermaid_keywords_are_kept_out_of_node_ids():
+    # Mermaid fails on a whole diagram whose node id is 'note', 'default', 'style', 'class' or 'click'.
+    definition, problems = parse_definition(KEYWORD_SOURCE, "keywords.yaml", vocabulary())
+    assert not problems
+    text = diagrams.mermaid(definition, "default")
+    assert f'state "note" as {P}note\n' in text and f'state "default" as {P}default\n' in text
+    assert edges(text) == {("note", "default", "state")}
+    assert classes(text) == {"note": "s_default", "default": "s_active"}
+
+
+def test_drawing_leaves_the_engines_shared_runtime_machines_untouched():
+    engine = make_engine()
+    engine.load([FILES["review"], FILES["commitment"]])
+    machines = {d.key: engine.machine(d.name, d.version) for d in engine.definitions()}
+    before = {key: (list(m.events), list(m.states), m.models[:]) for key, m in machines.items()}
+    for d in engine.definitions():
+        for highlight in [None, *d.states]:
+            diagrams.mermaid(d, highlight)
+            diagrams.svg(d, highlight)
+    for d in engine.definitions():
+        machine = engine.machine(d.name, d.version)
+        assert machine is machines[d.key]
+        assert (list(machine.events), list(machine.states), machine.models) == before[d.key]
+        assert machine.models == []
+        assert not hasattr(machine, "model_graphs"), "the runtime machine must stay a plain Machine"
+
+    item = Item()
+    item.org, item.statement = "acme", "We publish our model cards."
+    now = datetime(2026, 3, 1, 12, 0)
+    engine.start(item, "review", Person(1, orgs={"acme"}), now=now)
+    engine.fire(item, "submit", Person(1, orgs={"acme"}), now=now)
+    assert item.status == "submitted"
+    assert not hasattr(item, "get_graph"), "no diagram machinery may be attached to an instance"
+
+
+def test_svg_is_drawn_by_graphviz_when_installed_and_is_none_otherwise(definition):
+    installed = importlib.util.find_spec("graphviz") is not None and shutil.which("dot") is not None
+    assert diagrams.graphviz_available() is installed
+    drawing = diagrams.svg(definition, definition.initial)
+    if installed:
+        assert isinstance(drawing, str)
+        assert "<svg" in drawing and drawing.rstrip().endswith("</svg>")
+        for name in definition.states:
+            assert f">{name}</text>" in drawing
+        assert diagrams.svg(definition, definition.initial) is drawing
+    else:
+        assert drawing is None
+
+
+def test_the_diagrams_module_imports_nothing_outside_the_engine_but_the_standard_library_and_transitions():
+    tree = ast.parse(Path(diagrams.__file__).read_text())
+    absolute, relative = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            absolute |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                assert node.level == 1, "only modules of govflow.engine may be imported"
+                relative.add(node.module)
+            else:
+                absolute.add(node.module.split(".")[0])
+    assert absolute <= {"__future__", "collections", "copy", "shutil", "threading", "typing", "transitions", "graphviz"}
+    assert relative <= {"definitions"}
