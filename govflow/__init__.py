@@ -42,7 +42,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     registry = WorkflowRegistry()
     register_charters(registry)
     engine = registry.build_engine()
-    engine.load([app.config["WORKFLOWS_PATH"]], base=PROJECT_ROOT)
+    paths = app.config["WORKFLOWS_PATH"]
+    engine.load([paths] if isinstance(paths, str) else paths, base=PROJECT_ROOT)
     app.extensions["govflow.registry"] = registry
     app.extensions["govflow.engine"] = engine
 

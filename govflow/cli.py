@@ -80,6 +80,31 @@ def workflows_list() -> None:
         click.echo(f"{d.name} v{d.version}  {sum(counts.get(d.key, {}).values())} instance(s)  {d.file}")
 
 
+@workflows.command("migrate")
+@click.argument("name")
+@click.option("--to", "to_version", type=int, required=True, help="the definition version to move running instances to")
+@click.option("--map", "pairs", multiple=True, metavar="OLD=NEW", help="map a state of the old version to one of the new")
+@click.option("--dry-run", is_flag=True, help="print what would move and change nothing")
+def workflows_migrate(name: str, to_version: int, pairs: tuple[str, ...], dry_run: bool) -> None:
+    """Move running instances of NAME to another definition version, with an explicit state mapping."""
+    from .extensions import db
+    from .instances.migration import MigrationRefused, migrate_instances, parse_mapping
+
+    try:
+        plan = migrate_instances(name, to_version, parse_mapping(pairs), dry_run=dry_run)
+    except MigrationRefused as exc:
+        db.session.rollback()
+        raise click.ClickException(f"migration refused, nothing changed: {exc.message}") from None
+    for line in plan.summary():
+        click.echo(line)
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"dry run: {plan.total} instance(s) would move to version {to_version}; nothing changed")
+    else:
+        db.session.commit()
+        click.echo(f"moved {plan.total} instance(s) of '{name}' to version {to_version}")
+
+
 @workflows.command("diagram")
 @click.argument("name")
 @click.option("--version", "version", type=int, default=None, help="definition version (default: the latest)")
@@ -123,6 +148,30 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password: str) -
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"created user {user.id} <{user.email}> with roles: {', '.join(sorted(user.role_names)) or 'none'}")
+
+
+@cli.command("tick")
+@click.option("--now", "now_text", default=None, help="pretend it is this UTC time (ISO 8601), for tests and replays")
+@click.option("--batch-size", default=500, show_default=True, help="instances claimed per transaction")
+def tick_command(now_text: str | None, batch_size: int) -> None:
+    """Fire every overdue timeout transition and record due reminders (idempotent; safe to run concurrently)."""
+    from datetime import UTC, datetime
+
+    from .instances.deadlines import tick
+
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+            now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+        except ValueError:
+            raise click.BadParameter(f"'{now_text}' is not an ISO 8601 date-time", param_hint="--now") from None
+    report = tick(now, batch_size=batch_size)
+    click.echo(f"tick: fired {report.fired} timeout(s), recorded {report.reminders} reminder(s), skipped {report.skipped}")
+    for message in report.errors:
+        click.echo(f"tick: {message}", err=True)
+    if report.errors:
+        sys.exit(1)
 
 
 @demo.command("load")

@@ -29,7 +29,8 @@ def load_config(instance_path: Path) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "WORKFLOWS_PATH": os.environ.get("GOVFLOW_WORKFLOWS", str(PROJECT_ROOT / "workflows")),
+        # Folders (or files) of workflow definitions, separated by os.pathsep; all versions found stay compiled.
+        "WORKFLOWS_PATH": os.environ.get("GOVFLOW_WORKFLOWS", str(PROJECT_ROOT / "workflows")).split(os.pathsep),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("GOVFLOW_TIMEZONE", "Europe/Paris"),
         "LANGUAGES": ["en", "fr"],

@@ -88,3 +88,20 @@ class InstanceHistory(db.Model):
         sa.CheckConstraint("kind IN ('start', 'migrate') OR trigger IS NOT NULL", name="trigger_recorded"),
         sa.CheckConstraint("kind = 'start' OR from_state IS NOT NULL", name="source_recorded"),
     )
+
+
+class InstanceReminder(db.Model):
+    """A reminder that an instance's deadline is near, recorded once by ``govflow tick`` for inboxes to show."""
+
+    __tablename__ = "instance_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("workflow_instances.id"), index=True)
+    state: Mapped[str] = mapped_column(sa.String(64))
+    due_at: Mapped[datetime] = mapped_column()
+    offset: Mapped[str] = mapped_column(sa.String(32))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    instance: Mapped[WorkflowInstance] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("instance_id", "due_at", "offset", name="uq_instance_reminders_once"),)

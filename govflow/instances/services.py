@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..engine import SYSTEM, Definition, Engine, StaleInstance, TransitionDef, TransitionEvent
+from ..engine import SYSTEM, Definition, Engine, EngineError, StaleInstance, TransitionDef, TransitionEvent
 from ..extensions import db
 from .models import InstanceHistory, WorkflowDefinitionRecord, WorkflowInstance
 from .registry import WorkflowRegistry
@@ -30,8 +30,10 @@ def get_registry() -> WorkflowRegistry:
     return current_app.extensions["govflow.registry"]
 
 
-class DefinitionChanged(Exception):
+class DefinitionChanged(EngineError):
     """A registered definition version was edited in place (a new version is needed)."""
+
+    status = 409
 
 
 def definition_digest(definition: Definition) -> str:
@@ -64,6 +66,25 @@ def register_definitions(engine: Engine) -> list[tuple[Definition, str]]:
     return out
 
 
+def ensure_registered(definition: Definition) -> None:
+    """Register ``definition`` in the database if needed (instances reference it); refuse an edited version."""
+    seen: set = current_app.extensions.setdefault("govflow.registered", set())
+    if definition.key in seen:
+        return
+    record = db.session.get(WorkflowDefinitionRecord, definition.key)
+    digest = definition_digest(definition)
+    if record is None:
+        db.session.add(WorkflowDefinitionRecord(name=definition.name, version=definition.version, sha256=digest, file=definition.file))
+        db.session.flush()
+    elif record.sha256 != digest:
+        raise DefinitionChanged(
+            f"{definition.file}: workflow '{definition.name}' version {definition.version} differs from the registered one; "
+            f"publish the change as version {definition.version + 1}"
+        )
+    else:
+        seen.add(definition.key)
+
+
 def actor_label(actor: Any) -> str:
     """The name history shows for ``actor``."""
     return "system" if actor is SYSTEM else actor.label
@@ -93,6 +114,7 @@ def start_instance(actor: Any, workflow: str, title: str, subject_kind: str, ver
     """Create an instance of ``workflow`` (latest version by default) in its initial state, with history."""
     instance = WorkflowInstance(title=title, subject_kind=subject_kind)
     event = get_engine().start(instance, workflow, actor, version=version, now=now)
+    ensure_registered(event.definition)
     instance.created_at = instance.updated_at = event.at
     db.session.add(instance)
     record_event(instance, event)

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from ..access import public, signed_in
 from ..extensions import db
+from ..instances.deadlines import reminders_for
 from ..instances.services import available_transitions, waiting_on
 
 bp = Blueprint("main", __name__)
@@ -28,7 +29,8 @@ def dashboard():
     """What waits on the signed-in user: instances where they may take a step now."""
     page = waiting_on(current_user, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     actions = {i.id: available_transitions(current_user, i) for i in page.items}
-    return render_template("main/dashboard.html", page=page, actions=actions)
+    reminders = reminders_for([i.id for i in page.items])
+    return render_template("main/dashboard.html", page=page, actions=actions, reminders=reminders)
 
 
 @bp.get("/healthz")
