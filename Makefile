@@ -7,7 +7,7 @@ STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres test-browser lint translations install clean
+.PHONY: run test test-postgres lint bench translations install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,13 @@ test-postgres: $(STAMP_TEST) govflow/translations/fr/LC_MESSAGES/messages.mo
 
 ## Ruff lint and format check, and the import contracts (the engine stays free of Flask, SQLAlchemy and domains).
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check govflow tests wsgi.py
-	$(BIN)/ruff format --check govflow tests wsgi.py
+	$(BIN)/ruff check govflow tests bench wsgi.py
+	$(BIN)/ruff format --check govflow tests bench wsgi.py
 	$(BIN)/lint-imports
+
+## Benchmarks against bare baselines; results recorded under bench/results/ (see bench/README.md).
+bench: install
+	$(BIN)/python bench/engine_bench.py | tee bench/results/engine.txt
 
 ## Re-extract translatable texts and merge them into the French catalogue (then translate the new entries).
 translations: $(STAMP_RUN)

@@ -65,6 +65,7 @@ def fire_overdue(now: datetime | None = None, batch_size: int = 500) -> TickRepo
             if not batch:
                 db.session.rollback()
                 break
+            fired = 0
             for instance in batch:
                 # Re-checked after the lock: another tick may have fired it between our select and our lock.
                 if instance.due_at is None or instance.due_at > now or instance.due_trigger is None:
@@ -72,8 +73,8 @@ def fire_overdue(now: datetime | None = None, batch_size: int = 500) -> TickRepo
                     continue
                 try:
                     # Dated at the expiry itself, so a late tick gives the same history and next deadlines as a punctual one.
-                    fire_transition(SYSTEM, instance, instance.due_trigger, now=instance.due_at, kind="timeout")
-                    report.fired += 1
+                    fire_transition(SYSTEM, instance, instance.due_trigger, now=instance.due_at, kind="timeout", flush=False)
+                    fired += 1
                 except StaleInstance:
                     raise
                 except EngineError as exc:
@@ -81,6 +82,7 @@ def fire_overdue(now: datetime | None = None, batch_size: int = 500) -> TickRepo
                     failed.add(instance.id)
                     report.errors.append(f"instance {instance.id}: {instance.due_trigger} refused: {exc.message}")
             db.session.commit()
+            report.fired += fired  # counted only once committed: a conflicting batch is rolled back whole
         except (StaleInstance, StaleDataError, sa.exc.OperationalError) as exc:
             # Another tick committed first on these rows (SQLite has no SKIP LOCKED): take a fresh batch.
             db.session.rollback()

@@ -135,6 +135,7 @@ def fire_transition(
     expected_version: int | None = None,
     now: datetime | None = None,
     kind: str = "transition",
+    flush: bool = True,
 ) -> TransitionEvent:
     """Fire ``trigger`` on ``instance`` as ``actor``, record history, flush; raise typed engine errors.
 
@@ -146,6 +147,8 @@ def fire_transition(
     event = get_engine().fire(instance, trigger, actor, inputs=inputs, now=now, kind=kind)
     instance.updated_at = event.at
     record_event(instance, event)
+    if not flush:  # batch callers (tick) flush once and handle StaleDataError themselves
+        return event
     try:
         db.session.flush()
     except StaleDataError:

@@ -1,0 +1,17 @@
+"""The benchmark script still runs (smoke run at small sizes; timings are read in bench/README.md, never asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_engine_benchmark_runs_and_reports_each_ratio():
+    result = subprocess.run([sys.executable, "bench/engine_bench.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(".")[0] for line in lines[1:]] == ["1", "2", "3"]
+    assert all("ratio" in line for line in lines[1:])
