@@ -31,6 +31,7 @@ install: $(STAMP_RUN) govflow/translations/fr/LC_MESSAGES/messages.mo
 run: install
 	$(BIN)/govflow db upgrade
 	$(BIN)/govflow workflows load
+	$(BIN)/govflow keys init
 	$(BIN)/govflow demo load
 	$(BIN)/govflow run --host 127.0.0.1 --port $(PORT)
 

@@ -24,6 +24,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from . import web
     from .accounts import views as account_views
+    from .attestations import views as attestation_views
+    from .attestations.services import register as register_attestations
     from .charters import register as register_charters
     from .charters import views as charter_views
     from .extensions import babel, csrf, db, login_manager, migrate
@@ -40,6 +42,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     web.configure_database(app)
 
     registry = WorkflowRegistry()
+    register_attestations(registry)
     register_charters(registry)
     engine = registry.build_engine()
     paths = app.config["WORKFLOWS_PATH"]
@@ -47,7 +50,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.extensions["govflow.registry"] = registry
     app.extensions["govflow.engine"] = engine
 
-    for module in (main_views, account_views, instance_views, charter_views):
+    for module in (main_views, account_views, instance_views, charter_views, attestation_views):
         app.register_blueprint(module.bp)
     web.install(app)
     return app

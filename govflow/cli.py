@@ -28,6 +28,9 @@ cli = FlaskGroup(name="govflow", create_app=_create_app, help="govflow: governan
 workflows = AppGroup("workflows", help="Check, register and list workflow definitions.")
 users = AppGroup("users", help="Manage user accounts.")
 demo = AppGroup("demo", help="Demo data.")
+keys = AppGroup("keys", help="Ed25519 keys for attestations and the transparency log.")
+attest = AppGroup("attest", help="Attestations (signed credentials).")
+audit = AppGroup("audit", help="Tamper evidence.")
 
 
 @workflows.command("check", with_appcontext=False)
@@ -183,7 +186,66 @@ def demo_load() -> None:
     click.echo(f"demo data: {created} item(s) created" if created else "demo data: already loaded, nothing changed")
 
 
+@keys.command("init")
+def keys_init() -> None:
+    """Create the issuing key and the log-signing key when missing (idempotent); private keys never printed."""
+    from .attestations.keys import init_keys
+    from .extensions import db
+
+    for purpose, did, what in init_keys():
+        click.echo(f"{purpose:12} {what:24} {did}")
+    db.session.commit()
+
+
+@keys.command("rotate")
+@click.option("--purpose", type=click.Choice(["attestation", "log"]), default="attestation", show_default=True)
+def keys_rotate(purpose: str) -> None:
+    """Retire the current key (kept published so old attestations still verify) and start a new one."""
+    from .attestations.keys import KeysMissing, rotate_key
+    from .extensions import db
+
+    try:
+        old, new = rotate_key(purpose)
+    except KeysMissing as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{purpose}: retired {old}\n{purpose}: now signing with {new}")
+
+
+@attest.command("verify", with_appcontext=False)
+@click.argument("credential", type=click.Path(dir_okay=False))
+@click.option("--keys", "keys_path", type=click.Path(dir_okay=False), help="saved key history (/.well-known/govflow-keys.json)")
+@click.option("--status-list", "status_path", type=click.Path(dir_okay=False), help="saved status list credential (/status/N)")
+@click.option("--receipt", "receipt_path", type=click.Path(dir_okay=False), help="saved log receipt")
+def attest_verify(credential: str, keys_path: str | None, status_path: str | None, receipt_path: str | None) -> None:
+    """Verify a credential offline, with no database: signature, key validity, revocation, log inclusion.
+
+    A downloaded bundle (credential, receipt, keys, status list) is verified with what it carries unless
+    other files are given.
+    """
+    from .attestations.verify import verify_files
+
+    text, code = verify_files(credential, keys_path, status_path, receipt_path)
+    click.echo(text)
+    sys.exit(code)
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the transparency log from the database and name the first entry that was tampered with."""
+    from .attestations.audit import audit_log
+
+    report = audit_log()
+    for line in report.lines():
+        click.echo(line)
+    sys.exit(0 if report.ok else 1)
+
+
 cli.add_command(workflows)
+cli.add_command(keys)
+cli.add_command(attest)
+cli.add_command(audit)
 cli.add_command(users)
 cli.add_command(demo)
 

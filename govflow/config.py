@@ -40,4 +40,8 @@ def load_config(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE": 20,
+        # Public address of this govflow, written into credentials (status-list URLs, subject ids).
+        "GOVFLOW_BASE_URL": os.environ.get("GOVFLOW_BASE_URL", "http://127.0.0.1:5000"),
+        # Private signing keys (files, mode 0600); GOVFLOW_ATTESTATION_KEY / GOVFLOW_LOG_KEY (PEM) override them.
+        "GOVFLOW_KEYS_DIR": os.environ.get("GOVFLOW_KEYS_DIR"),
     }

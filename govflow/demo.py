@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from .accounts.services import create_user, find_user
+from .attestations.keys import init_keys
 from .charters.models import Commitment, Organisation
 from .charters.services import add_member, create_commitment, create_organisation
 from .extensions import db
@@ -79,6 +80,7 @@ def load_demo() -> int:
     """Create whatever demo item is missing; return how many were created (0 on a second run)."""
     created = 0
     register_definitions(get_engine())
+    init_keys()
     for email, name, roles in USERS:
         if find_user(email) is None:
             create_user(email, name, DEMO_PASSWORD, roles)

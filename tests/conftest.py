@@ -41,7 +41,13 @@ def _pg_schema():
 
 def make_app(tmp_path, **config):
     """A configured app whose database exists and is empty."""
-    settings = {"SQLALCHEMY_DATABASE_URI": _database_url(tmp_path), "TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test-secret"}
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path),
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test-secret",
+        "GOVFLOW_KEYS_DIR": str(tmp_path / "keys"),
+    }
     settings.update(config)
     app = create_app(settings, instance_path=str(tmp_path / "instance"))
     with app.app_context():
@@ -49,11 +55,14 @@ def make_app(tmp_path, **config):
             names = ", ".join(t.name for t in db.metadata.sorted_tables)
             with db.engine.begin() as conn:
                 conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                conn.execute(sa.text("INSERT INTO log_state (id, size, frontier, attestations_issued) VALUES (1, 0, '[]', 0)"))
         else:
             db.create_all()
+        from govflow.attestations.keys import init_keys
         from govflow.instances.services import get_engine, register_definitions
 
         register_definitions(get_engine())
+        init_keys()
         db.session.commit()
     return app
 

@@ -188,3 +188,28 @@ def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: by
         raise ProofError("the old root computed from the consistency proof does not match the expected old root")
     if sr != root2:
         raise ProofError("the new root computed from the consistency proof does not match the expected new root")
+
+
+def frontier_append(frontier: Sequence[bytes], size: int, leaf: bytes) -> list[bytes]:
+    """The frontier after appending ``leaf`` (a leaf hash) to a tree of ``size`` leaves.
+
+    The frontier is the list of roots of the perfect subtrees that make up the tree, largest first (one per
+    set bit of ``size``), so the root is computable in O(log n) without reading the leaves.
+    """
+    out = list(frontier)
+    node, n = leaf, size
+    while n & 1:
+        node = node_hash(out.pop(), node)
+        n >>= 1
+    out.append(node)
+    return out
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """The RFC 6962 root of the tree a frontier describes (the empty root for an empty tree)."""
+    if not frontier:
+        return EMPTY_ROOT
+    node = frontier[-1]
+    for left in reversed(frontier[:-1]):
+        node = node_hash(left, node)
+    return node

@@ -43,4 +43,18 @@ def register(registry: WorkflowRegistry) -> None:
     def load(instance):
         return {"commitment": commitment_of(instance)}
 
-    registry.subject(Subject("commitment", "charters/_commitment_panel.html", load, org_member))
+    def claims(instance):
+        commitment = commitment_of(instance)
+        org = commitment.organisation
+        return {
+            "organisation": {"name": org.name, "kind": org.kind, "country": org.country, "identifier": org.identifier},
+            "charter": commitment.charter,
+            "pillar": commitment.pillar,
+            "statement": commitment.statement,
+        }
+
+    def is_public(instance):
+        # A commitment is public once declared: the register shows who committed to what, and who withdrew.
+        return instance.status != "draft"
+
+    registry.subject(Subject("commitment", "charters/_commitment_panel.html", load, org_member, claims, is_public))

@@ -68,6 +68,7 @@ class TransitionDef:
     inputs: tuple[str, ...] = ()
     attest: bool = False
     inbox: bool = True
+    revoke: bool = False
     line: int = 0
 
     @property
@@ -121,7 +122,7 @@ class Definition:
 TOP_KEYS = {"name", "version", "title", "description", "initial", "states", "transitions"}
 STATE_KEYS = {"title", "final", "deadline"}
 DEADLINE_KEYS = {"after", "fire", "remind"}
-TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "inputs", "attest", "inbox"}
+TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "inputs", "attest", "inbox", "revoke"}
 
 
 class _Parser:
@@ -161,6 +162,13 @@ class _Parser:
             if lang not in LANGUAGES:
                 self.err(value.line_of(lang), f"'{key}' of {where} has an unsupported language '{lang}' (use en and fr)")
         return out
+
+    def flag(self, mapping: LineDict, key: str, where: str, default: bool) -> bool:
+        value = mapping.get(key, default)
+        if not isinstance(value, bool):
+            self.err(mapping.line_of(key), f"'{key}' of {where} must be true or false")
+            return default
+        return value
 
     def names(self, mapping: LineDict, key: str, where: str, required: bool) -> tuple[list[str], list[int]]:
         value = mapping.get(key)
@@ -325,16 +333,11 @@ class _Parser:
             for n, nl in zip(inputs, input_lines, strict=True):
                 if n not in self.vocab.inputs:
                     self.err(nl, f"{where} requires unknown input '{n}' (known: {', '.join(sorted(self.vocab.inputs))})")
-            attest = body.get("attest", False)
-            if not isinstance(attest, bool):
-                self.err(body.line_of("attest"), f"'attest' of {where} must be true or false")
-                attest = False
-            inbox = body.get("inbox", True)
-            if not isinstance(inbox, bool):
-                self.err(body.line_of("inbox"), f"'inbox' of {where} must be true or false")
-                inbox = True
+            attest = self.flag(body, "attest", where, default=False)
+            inbox = self.flag(body, "inbox", where, default=True)
+            revoke = self.flag(body, "revoke", where, default=False)
             title = self.texts(body, "title", where)
-            out.append(TransitionDef(trigger, tuple(sources), dest, title, tuple(roles), tuple(guards), tuple(inputs), attest, inbox, line))
+            out.append(TransitionDef(trigger, tuple(sources), dest, title, tuple(roles), tuple(guards), tuple(inputs), attest, inbox, revoke, line))
         return out
 
     def check_deadlines(self, doc: LineDict, states: dict[str, StateDef], transitions: list[TransitionDef]) -> None:

@@ -33,6 +33,8 @@ class Subject:
     template: str
     load: Callable[[Any], dict]
     can_view: Callable[[Any, Any], bool]
+    claims: Callable[[Any], dict] | None = None  # what an attestation says about the subject (public facts only)
+    is_public: Callable[[Any], bool] | None = None  # whether anyone may see the subject's attestations
 
 
 @dataclass
@@ -42,6 +44,8 @@ class WorkflowRegistry:
     relations: dict[str, Relation] = field(default_factory=dict)
     guards: dict[str, Callable[[GuardContext], Any]] = field(default_factory=dict)
     subjects: dict[str, Subject] = field(default_factory=dict)
+    history_hooks: list[Callable[[Any, Any, Any], None]] = field(default_factory=list)
+    panels: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
     inputs: dict[str, InputSpec] = field(
         default_factory=lambda: {
             "comment": InputSpec("comment", "text", 4000),
@@ -63,6 +67,14 @@ class WorkflowRegistry:
             return fn
 
         return deco
+
+    def on_history(self, hook: Callable[[Any, Any, Any], None]) -> None:
+        """Register ``hook(instance, history_row, event_or_None)``, called in the same transaction as each history row."""
+        self.history_hooks.append(hook)
+
+    def panel(self, template: str, load: Callable[[Any], dict]) -> None:
+        """Add a section to every instance page: ``template`` rendered with ``load(instance)``."""
+        self.panels.append((template, load))
 
     def subject(self, subject: Subject) -> None:
         """Register how to show a kind of subject."""

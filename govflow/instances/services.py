@@ -107,6 +107,8 @@ def record_event(instance: WorkflowInstance, event: TransitionEvent) -> Instance
         at=event.at,
     )
     db.session.add(row)
+    for hook in get_registry().history_hooks:
+        hook(instance, row, event)
     return row
 
 
@@ -117,6 +119,7 @@ def start_instance(actor: Any, workflow: str, title: str, subject_kind: str, ver
     ensure_registered(event.definition)
     instance.created_at = instance.updated_at = event.at
     db.session.add(instance)
+    db.session.flush()  # history hooks (the log) need the instance's id
     record_event(instance, event)
     db.session.flush()
     return instance
@@ -146,11 +149,12 @@ def fire_transition(
         raise StaleInstance("this item changed since you opened it; reload the page and check its new state")
     event = get_engine().fire(instance, trigger, actor, inputs=inputs, now=now, kind=kind)
     instance.updated_at = event.at
-    record_event(instance, event)
-    if not flush:  # batch callers (tick) flush once and handle StaleDataError themselves
-        return event
     try:
-        db.session.flush()
+        # History hooks may query (the log locks its row), which autoflushes the instance: a concurrent
+        # writer can therefore surface here as well as at the explicit flush.
+        record_event(instance, event)
+        if flush:  # batch callers (tick) flush once per batch
+            db.session.flush()
     except StaleDataError:
         raise StaleInstance("someone else changed this item at the same time; reload the page") from None
     return event

@@ -86,6 +86,7 @@ def render_instance(instance: WorkflowInstance, status: int = 200, error: str | 
         subject=subject.load(instance) if subject else {},
         error=error,
         diagram_source=mermaid(d, instance.status),
+        panels=[(template, load(instance)) for template, load in registry.panels],
     ), status
 
 

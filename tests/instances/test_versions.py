@@ -44,7 +44,12 @@ def two_versions(tmp_path, _pg_schema, make_user, make_org, make_commitment, app
     withdrawn = make_commitment(officer, org, steps=[("withdraw", None, {"reason": "Stopped."})])
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     both = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WORKFLOWS_PATH": [str(ROOT / "workflows"), str(V2)]},
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "TESTING": True,
+            "WORKFLOWS_PATH": [str(ROOT / "workflows"), str(V2)],
+            "GOVFLOW_KEYS_DIR": app.config["GOVFLOW_KEYS_DIR"],
+        },
         instance_path=str(tmp_path / "instance-v2"),
     )
     yield type("W", (), dict(app=both, officer=officer, reviewer=reviewer, org=org, draft=draft, declared=declared, verified=verified, withdrawn=withdrawn))

@@ -8,7 +8,29 @@ from govflow.access import ACCESS_ATTR
 
 from ..conftest import login
 
-PUBLIC = {"main.index", "main.healthz", "accounts.login", "accounts.set_language", "instances.definitions", "instances.definition", "static"}
+PUBLIC = {
+    "main.index",
+    "main.healthz",
+    "accounts.login",
+    "accounts.set_language",
+    "instances.definitions",
+    "instances.definition",
+    "static",
+    # Trust endpoints: anyone verifies without an account (attestation routes still refuse non-public subjects).
+    "attestations.keys_json",
+    "attestations.show",
+    "attestations.credential_json",
+    "attestations.receipt_json",
+    "attestations.bundle_json",
+    "attestations.status_list",
+    "attestations.get_sth",
+    "attestations.get_sth_consistency",
+    "attestations.get_proof_by_hash",
+    "attestations.get_entries",
+    "attestations.verify",
+}
+# Query strings for GET routes that need them (a request without them is a 400 with a sentence).
+QUERIES = {"attestations.get_sth_consistency": "?first=0&second=0", "attestations.get_proof_by_hash": None, "attestations.get_entries": "?start=0&end=0"}
 
 
 def test_every_route_declares_an_access_rule(app):
@@ -36,10 +58,12 @@ def test_a_route_without_an_access_rule_is_refused(app_factory):
 
 
 def _get_urls(app):
-    """Every GET route without parameters, with a concrete URL."""
+    """Every GET route without path parameters, with a concrete URL (and query string when one is needed)."""
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static":
-            yield rule.endpoint, rule.rule
+            query = QUERIES.get(rule.endpoint, "")
+            if query is not None:
+                yield rule.endpoint, rule.rule + query
 
 
 def test_anonymous_visitors_reach_only_public_pages(app, client):

@@ -1,0 +1,342 @@
+"""Offline verification of a govflow credential, for `govflow attest verify FILE` and the public /verify page.
+
+Everything needed comes in as JSON; nothing here touches a database or the network. Four checks run in order:
+the issuer's signature, the signing key's standing in the key history, revocation through the status list,
+and inclusion in the transparency log. A check whose input was not given is reported as "not checked".
+
+Key history, as published at /.well-known/govflow-keys.json::
+
+    {"issuer": "<current issuing did:key>", "log": "<current log did:key>",
+     "keys": [{"id": "did:key:z6Mk...#z6Mk...", "controller": "did:key:z6Mk...", "type": "Multikey",
+               "publicKeyMultibase": "z6Mk...", "purpose": "attestation" | "log",
+               "validFrom": "2026-11-22T08:00:00Z", "validUntil": null | "<ISO 8601 time>", "revoked": false}, ...]}
+
+A key is in service from its validFrom (included) to its validUntil (excluded; null means still in service).
+
+Receipt, proving that the credential is in the log::
+
+    {"leaf_index": 41, "tree_size": 57, "audit_path": ["<base64 SHA-256 hash>", ...],
+     "sth": {"tree_size": 57, "timestamp": <ms since 1970>, "sha256_root_hash": "<base64>",
+             "tree_head_signature": "<base64>"},
+     "log_key": "did:key:z6Mk..."}
+
+The sth is RFC 6962 get-sth JSON (see govflow.attestations.sth); the log leaf of a credential is its RFC 8785
+canonical JSON, proof included, so its leaf hash is SHA-256(0x00 || JCS(credential)). The audit path runs from
+the leaf level up, as in RFC 9162 §2.1.3.
+
+The credential file may also be a downloaded bundle, {"credential": {...}, "receipt": {...}}, optionally with
+"keys" (the key history) and "status_list"; files given separately take precedence over the bundle's copies.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from govflow.attestations.credentials import (
+    canonical_json,
+    public_key_from_did,
+    public_key_multibase,
+    verify_credential,
+)
+from govflow.attestations.merkle import ProofError, leaf_hash, verify_inclusion
+from govflow.attestations.statuslist import check_status
+from govflow.attestations.sth import TreeHeadError, tree_head_root, verify_tree_head
+
+PURPOSE_ATTESTATION = "attestation"
+PURPOSE_LOG = "log"
+_PURPOSE_WORDS = {PURPOSE_ATTESTATION: "signing credentials", PURPOSE_LOG: "signing the transparency log"}
+_LABELS = {"signature": "Signature", "key": "Signing key", "revocation": "Revocation", "log": "Transparency log"}
+_STATUS_WORDS = {True: "OK", False: "FAILED", None: "not checked"}
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNREADABLE = 2
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verification step: ok is True when it passed, False when it failed, None when it was not made."""
+
+    name: str
+    ok: bool | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """The checks made on a credential, in order."""
+
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        """Return True when no check failed (checks that were not made do not count against it)."""
+        return all(check.ok is not False for check in self.checks)
+
+
+def _parse_time(value: Any, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is missing or is not a date and time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not an ISO 8601 date and time") from None
+    # Without a time zone the moment is ambiguous by up to a day, too loose to compare with a key's period.
+    if moment.tzinfo is None:
+        raise ValueError(f"{what} {value!r} has no time zone")
+    return moment
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _history_keys(key_history: Any) -> list[dict]:
+    keys = key_history.get("keys") if isinstance(key_history, dict) else None
+    if not isinstance(keys, list) or not all(isinstance(entry, dict) for entry in keys):
+        raise ValueError("the key history is not a JSON object with a list of keys")
+    return keys
+
+
+def _purpose_words(purpose: Any) -> str:
+    return _PURPOSE_WORDS.get(purpose, repr(purpose)) if isinstance(purpose, str) else repr(purpose)
+
+
+def _key_standing(key_history: Any, public_key: Ed25519PublicKey, purpose: str, when: datetime | None) -> str:
+    """Return how the key history vouches for the key at that moment (any moment when None); raise ValueError if it does not."""
+    multibase = public_key_multibase(public_key)
+    listed = [entry for entry in _history_keys(key_history) if entry.get("publicKeyMultibase") == multibase]
+    if not listed:
+        raise ValueError(f"the key {multibase} is not listed in the key history")
+    for_purpose = [entry for entry in listed if entry.get("purpose") == purpose]
+    if not for_purpose:
+        listed_for = ", ".join(sorted({_purpose_words(entry.get("purpose")) for entry in listed}))
+        raise ValueError(f"the key {multibase} is listed in the key history for {listed_for}, not for {_PURPOSE_WORDS[purpose]}")
+    # Anything but an explicit false counts as revoked, so a garbled flag never vouches for a key.
+    if any(entry.get("revoked", False) is not False for entry in for_purpose):
+        raise ValueError(f"the key history marks the key {multibase} as revoked")
+    periods = []
+    for entry in for_purpose:
+        start = _parse_time(entry.get("validFrom"), "the key's validFrom in the key history")
+        end = None if entry.get("validUntil") is None else _parse_time(entry["validUntil"], "the key's validUntil in the key history")
+        period = f"from {_format_time(start)} " + (f"until {_format_time(end)}" if end else "with no end date")
+        if when is None or (start <= when and (end is None or when < end)):
+            return period
+        periods.append(period)
+    raise ValueError(f"the key was used on {_format_time(when)}, outside its period of service in the key history ({'; '.join(periods)})")
+
+
+def _signer(document: dict) -> str | None:
+    proof = document.get("proof")
+    method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+    return method if isinstance(method, str) else None
+
+
+def _sentence(reasons: list[str]) -> str:
+    return "; ".join(reasons) + "."
+
+
+def _check_signature(credential: dict) -> Check:
+    result = verify_credential(credential)
+    if not result.ok:
+        return Check("signature", False, "The signature check failed: " + _sentence(result.reasons))
+    signer = (_signer(credential) or "").partition("#")[0]
+    return Check("signature", True, f"The signature is valid: the credential is exactly as {signer} signed it.")
+
+
+def _check_key(credential: dict, key_history: Any) -> Check:
+    if key_history is None:
+        return Check(
+            "key",
+            None,
+            "No key history was given, so the signing key was taken from the did:key in the credential alone; "
+            "whether it was in service when the credential was issued, and never revoked, was not checked.",
+        )
+    method = _signer(credential)
+    try:
+        public_key = public_key_from_did(method or "")
+    except ValueError:
+        return Check("key", False, "The credential's proof names no usable did:key, so its key cannot be looked up in the key history.")
+    proof = credential.get("proof")
+    issued = credential.get("validFrom", proof.get("created") if isinstance(proof, dict) else None)
+    try:
+        when = _parse_time(issued, "the credential's validFrom (or its proof's created)")
+        period = _key_standing(key_history, public_key, PURPOSE_ATTESTATION, when)
+    except ValueError as error:
+        return Check("key", False, f"The signing key is not vouched for: {error}.")
+    return Check(
+        "key",
+        True,
+        f"The signing key is listed in the key history for signing credentials, is not revoked, "
+        f"and was in service when the credential was issued on {_format_time(when)} (its period of service runs {period}).",
+    )
+
+
+def _check_revocation(credential: dict, status_list: Any, key_history: Any) -> Check:
+    if status_list is None:
+        return Check("revocation", None, "No status list was given, so whether the issuer has revoked the credential was not checked.")
+    if not isinstance(status_list, dict):
+        return Check("revocation", False, "The status list is not a JSON object.")
+    result = verify_credential(status_list)
+    if not result.ok:
+        return Check("revocation", False, "The status list's own signature is not valid, so it cannot be trusted: " + _sentence(result.reasons))
+    list_issuer = (_signer(status_list) or "").partition("#")[0]
+    credential_issuer = (_signer(credential) or "").partition("#")[0]
+    if list_issuer != credential_issuer:
+        # After a key rotation the list is re-signed by the new issuing key; the key history vouches for it.
+        try:
+            if key_history is None:
+                raise ValueError("no key history was given to vouch for it")
+            # No period check: the list is dated by its last change, which may predate the key now signing it.
+            _key_standing(key_history, public_key_from_did(list_issuer), PURPOSE_ATTESTATION, None)
+        except ValueError as error:
+            return Check("revocation", False, f"The status list was issued by {list_issuer}, not by the credential's issuer {credential_issuer}, and {error}.")
+    try:
+        revoked, sentence = check_status(credential, status_list)
+    except ValueError as error:
+        return Check("revocation", False, f"The status list cannot be used: {error}.")
+    return Check("revocation", None if revoked is None else not revoked, sentence)
+
+
+def _decode_path(values: Any) -> list[bytes]:
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise ValueError("the receipt's audit_path is not a list of base64 texts")
+    try:
+        return [base64.b64decode(value, validate=True) for value in values]
+    except binascii.Error:
+        raise ValueError("the receipt's audit_path holds a value that is not valid base64") from None
+
+
+def _whole_number(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"the receipt's {what} is not a whole number")
+    return value
+
+
+def _check_log(credential: dict, receipt: Any, key_history: Any) -> Check:
+    if receipt is None:
+        return Check("log", None, "No log receipt was given, so whether the credential was published in govflow's transparency log was not checked.")
+    try:
+        if not isinstance(receipt, dict):
+            raise ValueError("the receipt is not a JSON object")
+        leaf_index = _whole_number(receipt.get("leaf_index"), "leaf_index")
+        tree_size = _whole_number(receipt.get("tree_size"), "tree_size")
+        path = _decode_path(receipt.get("audit_path"))
+        sth = receipt.get("sth")
+        log_key = receipt.get("log_key")
+        if not isinstance(log_key, str):
+            raise ValueError("the receipt names no log key")
+        public_key = public_key_from_did(log_key)
+        verify_tree_head(public_key, sth)
+        if sth["tree_size"] != tree_size:
+            raise ValueError(f"the receipt's tree_size {tree_size} differs from the size {sth['tree_size']} of its signed tree head")
+        signed_at = datetime.fromtimestamp(sth["timestamp"] / 1000, UTC)
+        if key_history is not None:
+            _key_standing(key_history, public_key, PURPOSE_LOG, signed_at)
+        leaf = leaf_hash(canonical_json(credential))
+        verify_inclusion(leaf_index, tree_size, leaf, path, tree_head_root(sth))
+    except TreeHeadError as error:
+        return Check("log", False, f"The log's signed tree head cannot be trusted: {error}.")
+    except ProofError as error:
+        return Check("log", False, f"The credential is not in the log where the receipt says: {error}.")
+    except rfc8785.CanonicalizationError as error:
+        return Check("log", False, f"The credential cannot be canonicalised to compute its log entry: {error}.")
+    except (ValueError, OverflowError, OSError) as error:
+        # OverflowError and OSError: a timestamp that fits 64 bits can still lie beyond what a calendar can show.
+        return Check("log", False, f"The receipt cannot be used: {error}.")
+    vouched = " by a log key listed in the key history" if key_history is not None else ""
+    return Check(
+        "log",
+        True,
+        f"The credential is entry {leaf_index} of govflow's transparency log; "
+        f"the log head of {tree_size} entries that includes it was signed{vouched} on {_format_time(signed_at)}.",
+    )
+
+
+def verify_offline(credential: dict, key_history: dict | None = None, status_list: dict | None = None, receipt: dict | None = None) -> Report:
+    """Verify a credential with whatever of the key history, status list and log receipt is given."""
+    if not isinstance(credential, dict):
+        skipped = [Check(name, None, "Not checked, because the credential is not a JSON object.") for name in ("key", "revocation", "log")]
+        return Report([Check("signature", False, "The credential is not a JSON object, so it cannot be a credential."), *skipped])
+    return Report(
+        [
+            _check_signature(credential),
+            _check_key(credential, key_history),
+            _check_revocation(credential, status_list, key_history),
+            _check_log(credential, receipt, key_history),
+        ]
+    )
+
+
+def format_report(report: Report) -> str:
+    """Return the report as text: one line per check, then the verdict."""
+    width = max(len(label) for label in _LABELS.values())
+    lines = [f"{_LABELS.get(check.name, check.name):<{width}}  {_STATUS_WORDS[check.ok]:<11}  {check.message}" for check in report.checks]
+    unchecked = [_LABELS.get(check.name, check.name).lower() for check in report.checks if check.ok is None]
+    if not report.ok:
+        lines.append("Verdict: NOT VALID. At least one check failed, so do not trust this credential.")
+    elif unchecked:
+        lines.append(f"Verdict: VALID AS FAR AS CHECKED. Nothing failed, but these were not checked: {', '.join(unchecked)}.")
+    else:
+        lines.append("Verdict: VALID. Every check passed.")
+    return "\n".join(lines)
+
+
+class _UnreadableInput(Exception):
+    """An input file that is missing or is not JSON; the message is meant for the user."""
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, which are not JSON and have no canonical form.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _read_json(path: str | Path, what: str) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _UnreadableInput(f"Cannot read the {what} file {path}: there is no such file.") from None
+    except UnicodeDecodeError:
+        raise _UnreadableInput(f"Cannot read the {what} file {path}: it is not UTF-8 text.") from None
+    except OSError as error:
+        raise _UnreadableInput(f"Cannot read the {what} file {path}: {error.strerror or error}.") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise _UnreadableInput(f"The {what} file {path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.") from None
+    except ValueError as error:
+        raise _UnreadableInput(f"The {what} file {path} is not valid JSON: {error}.") from None
+
+
+def verify_files(
+    credential_path: str | Path,
+    keys_path: str | Path | None = None,
+    status_path: str | Path | None = None,
+    receipt_path: str | Path | None = None,
+) -> tuple[str, int]:
+    """Verify JSON files and return (report text, exit code): 0 when nothing failed, 1 when a check failed, 2 when a file is unreadable."""
+    try:
+        credential = _read_json(credential_path, "credential")
+        key_history = None if keys_path is None else _read_json(keys_path, "key history")
+        status_list = None if status_path is None else _read_json(status_path, "status list")
+        receipt = None if receipt_path is None else _read_json(receipt_path, "receipt")
+    except _UnreadableInput as error:
+        return str(error), EXIT_UNREADABLE
+    # A bundle from the download button may carry the other inputs too; a file given separately takes precedence.
+    if isinstance(credential, dict) and "credential" in credential and "proof" not in credential:
+        bundle = credential
+        credential = bundle["credential"]
+        receipt = bundle.get("receipt") if receipt is None else receipt
+        key_history = bundle.get("keys") if key_history is None else key_history
+        status_list = bundle.get("status_list") if status_list is None else status_list
+    report = verify_offline(credential, key_history, status_list, receipt)
+    return format_report(report), EXIT_OK if report.ok else EXIT_FAILED
