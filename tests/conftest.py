@@ -47,6 +47,8 @@ def make_app(tmp_path, **config):
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test-secret",
         "GOVFLOW_KEYS_DIR": str(tmp_path / "keys"),
+        # Concurrency tests run 20 sessions at once; the default pool (5 + 10) would make them wait on each other.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 25, "max_overflow": 5},
     }
     settings.update(config)
     app = create_app(settings, instance_path=str(tmp_path / "instance"))

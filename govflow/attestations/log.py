@@ -57,7 +57,12 @@ def encode_entry(payload: dict) -> bytes:
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
-def _iso(moment: datetime) -> str:
+def _iso(moment: datetime | str) -> str:
+    """UTC time with microseconds; also takes SQLite's stored text (what the audit reads, unparsed, for speed)."""
+    if isinstance(moment, str):
+        if len(moment) == 26 and moment[10] == " ":  # SQLAlchemy's SQLite format: YYYY-MM-DD HH:MM:SS.ffffff
+            return moment.replace(" ", "T") + "Z"
+        moment = datetime.fromisoformat(moment)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -74,7 +79,7 @@ def transition_entry(
     from_state: str | None,
     to_state: str,
     actor_id: int | None,
-    at: datetime,
+    at: datetime | str,
     comment: str | None,
     inputs: dict | None,
 ) -> bytes:
@@ -109,7 +114,7 @@ def revocation_entry(attestation: Attestation) -> bytes:
     return revocation_payload(attestation.uid, attestation.revoked_at, attestation.revocation_reason)
 
 
-def revocation_payload(uid: str, revoked_at: datetime | None, reason: str | None) -> bytes:
+def revocation_payload(uid: str, revoked_at: datetime | str | None, reason: str | None) -> bytes:
     """The log entry of the revocation of attestation ``uid``."""
     return encode_entry(
         {

@@ -197,12 +197,18 @@ def frontier_append(frontier: Sequence[bytes], size: int, leaf: bytes) -> list[b
     set bit of ``size``), so the root is computable in O(log n) without reading the leaves.
     """
     out = list(frontier)
+    frontier_push(out, size, leaf)
+    return out
+
+
+def frontier_push(frontier: list[bytes], size: int, leaf: bytes) -> None:
+    """Append ``leaf`` to a tree of ``size`` leaves, updating ``frontier`` in place (for long scans)."""
+    sha256 = hashlib.sha256
     node, n = leaf, size
     while n & 1:
-        node = node_hash(out.pop(), node)
+        node = sha256(_NODE_PREFIX + frontier.pop() + node).digest()
         n >>= 1
-    out.append(node)
-    return out
+    frontier.append(node)
 
 
 def frontier_root(frontier: Sequence[bytes]) -> bytes:

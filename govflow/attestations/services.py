@@ -140,5 +140,7 @@ def credential_of(attestation: Attestation) -> dict[str, Any]:
 
 def register(registry: WorkflowRegistry) -> None:
     """Hook the log and the attestations into every history row the workflow layer writes."""
+    # The log's lock is taken before the history row gets its id, so ids follow the log's order (the audit checks it).
+    registry.before_history(log.locked_state)
     registry.on_history(on_history)
     registry.panel("attestations/_panel.html", lambda instance: {"attestations": attestations_of(instance.id)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, render_template, request
@@ -18,7 +19,7 @@ from . import log, merkle
 from .credentials import sign_credential
 from .forms import VerifyForm
 from .keys import key_history, signing_key
-from .models import Attestation, LogEntry, TreeHead
+from .models import Attestation, LogEntry, SigningKey, TreeHead
 from .services import credential_of, find_attestation, iso, status_list_url
 from .statuslist import MIN_BITS, encode_list, status_list_credential
 from .verify import verify_offline
@@ -81,6 +82,9 @@ def status_list_document(number: int) -> dict | None:
     # Dated at its last change, so the same list is served (and signed) identically until something is revoked.
     changed = max([r for _, r, _ in rows if r is not None] or [min(i for _, _, i in rows)])
     key = signing_key("attestation")
+    # ...but never before its signing key entered service (after a rotation), or verifiers would reject the list.
+    valid_from = db.session.get(SigningKey, key.record_id).valid_from
+    changed = max(changed, valid_from.replace(microsecond=0) + timedelta(seconds=1 if valid_from.microsecond else 0))
     unsigned = status_list_credential(status_list_url(number), key.did, iso(changed), encode_list(revoked, MIN_BITS))
     return sign_credential(unsigned, key.private_key, iso(changed), verification_method=key.verification_method)
 

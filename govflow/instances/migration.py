@@ -119,6 +119,8 @@ def migrate_instances(name: str, to_version: int, mapping: dict[str, str], dry_r
         if instances
         else {}
     )
+    for prepare in get_registry().before_history_hooks:
+        prepare()
     for instance in instances:
         old_state, old_version = instance.status, instance.definition_version
         new_state = mapping.get(old_state, old_state)

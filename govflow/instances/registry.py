@@ -45,6 +45,7 @@ class WorkflowRegistry:
     guards: dict[str, Callable[[GuardContext], Any]] = field(default_factory=dict)
     subjects: dict[str, Subject] = field(default_factory=dict)
     history_hooks: list[Callable[[Any, Any, Any], None]] = field(default_factory=list)
+    before_history_hooks: list[Callable[[], None]] = field(default_factory=list)
     panels: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
     inputs: dict[str, InputSpec] = field(
         default_factory=lambda: {
@@ -67,6 +68,10 @@ class WorkflowRegistry:
             return fn
 
         return deco
+
+    def before_history(self, hook: Callable[[], None]) -> None:
+        """Register ``hook()``, called before each history row is added (e.g. to take the log's lock first)."""
+        self.before_history_hooks.append(hook)
 
     def on_history(self, hook: Callable[[Any, Any, Any], None]) -> None:
         """Register ``hook(instance, history_row, event_or_None)``, called in the same transaction as each history row."""

@@ -92,6 +92,8 @@ def actor_label(actor: Any) -> str:
 
 def record_event(instance: WorkflowInstance, event: TransitionEvent) -> InstanceHistory:
     """Add the history row of ``event``."""
+    for prepare in get_registry().before_history_hooks:
+        prepare()
     inputs = {k: v for k, v in event.inputs.items() if k != "comment"}
     row = InstanceHistory(
         instance=instance,
