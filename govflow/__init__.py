@@ -28,11 +28,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .attestations.services import register as register_attestations
     from .charters import register as register_charters
     from .charters import views as charter_views
+    from .charters.catalog import load_catalog
     from .extensions import babel, csrf, db, login_manager, migrate
     from .i18n import select_locale, select_timezone
     from .instances import views as instance_views
     from .instances.registry import WorkflowRegistry
     from .main import views as main_views
+    from .register import views as register_views
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -49,8 +51,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     engine.load([paths] if isinstance(paths, str) else paths, base=PROJECT_ROOT)
     app.extensions["govflow.registry"] = registry
     app.extensions["govflow.engine"] = engine
+    charter_paths = app.config["CHARTERS_PATH"]
+    app.extensions["govflow.charters"] = load_catalog([charter_paths] if isinstance(charter_paths, str) else charter_paths, base=PROJECT_ROOT)
 
-    for module in (main_views, account_views, instance_views, charter_views, attestation_views):
+    for module in (main_views, account_views, instance_views, charter_views, attestation_views, register_views):
         app.register_blueprint(module.bp)
     web.install(app)
     return app

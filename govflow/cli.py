@@ -31,6 +31,7 @@ demo = AppGroup("demo", help="Demo data.")
 keys = AppGroup("keys", help="Ed25519 keys for attestations and the transparency log.")
 attest = AppGroup("attest", help="Attestations (signed credentials).")
 audit = AppGroup("audit", help="Tamper evidence.")
+charters = AppGroup("charters", help="Charters as data (workflows/charters/*.yaml).")
 
 
 @workflows.command("check", with_appcontext=False)
@@ -62,15 +63,39 @@ def workflows_load() -> None:
     from .extensions import db
     from .instances.services import DefinitionChanged, get_engine, register_definitions
 
+    from .charters.catalog import CharterChanged, register_all
+
     try:
         rows = register_definitions(get_engine())
-    except DefinitionChanged as exc:
+        charter_rows = register_all()
+    except (DefinitionChanged, CharterChanged) as exc:
         db.session.rollback()
         click.echo(str(exc), err=True)
         sys.exit(1)
     db.session.commit()
     for d, what in rows:
         click.echo(f"{what:9}  {d.name} version {d.version}")
+    for c, what in charter_rows:
+        click.echo(f"{what:9}  charter {c.slug} version {c.version}")
+
+
+@charters.command("check", with_appcontext=False)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def charters_check(paths: tuple[Path, ...]) -> None:
+    """Validate charter files (default: workflows/charters/); print file:line: message per problem."""
+    from .charters.definitions import charter_files, load_charters
+
+    targets = list(paths) or [PROJECT_ROOT / "workflows" / "charters"]
+    try:
+        found = load_charters(targets, base=Path.cwd())
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        n = len(exc.problems)
+        click.echo(f"{n} problem{'s' if n != 1 else ''} found in {len(charter_files(targets))} file(s).", err=True)
+        sys.exit(1)
+    for c in found:
+        click.echo(f"ok  {c.file}: {c.slug} version {c.version} ({len(c.pillars)} pillars, {len(c.themes)} themes)")
 
 
 @workflows.command("list")
@@ -244,6 +269,7 @@ def audit_verify() -> None:
 
 cli.add_command(workflows)
 cli.add_command(keys)
+cli.add_command(charters)
 cli.add_command(attest)
 cli.add_command(audit)
 cli.add_command(users)

@@ -31,6 +31,11 @@ def load_config(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Folders (or files) of workflow definitions, separated by os.pathsep; all versions found stay compiled.
         "WORKFLOWS_PATH": os.environ.get("GOVFLOW_WORKFLOWS", str(PROJECT_ROOT / "workflows")).split(os.pathsep),
+        "CHARTERS_PATH": os.environ.get("GOVFLOW_CHARTERS", str(PROJECT_ROOT / "workflows" / "charters")).split(os.pathsep),
+        # Evidence uploads: content-checked, stored by SHA-256 under instance/evidence (or GOVFLOW_EVIDENCE_DIR).
+        "GOVFLOW_EVIDENCE_DIR": os.environ.get("GOVFLOW_EVIDENCE_DIR"),
+        "EVIDENCE_MAX_BYTES": int(os.environ.get("GOVFLOW_EVIDENCE_MAX_MB", "10")) * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": (int(os.environ.get("GOVFLOW_EVIDENCE_MAX_MB", "10")) + 1) * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("GOVFLOW_TIMEZONE", "Europe/Paris"),
         "LANGUAGES": ["en", "fr"],

@@ -105,5 +105,6 @@ def install(app: Flask) -> None:
 
     app.jinja_env.globals["tr"] = tr
     app.jinja_env.globals["get_definition"] = app.extensions["govflow.engine"].definition_of
+    app.jinja_env.globals["get_engine_definition"] = lambda name="commitment": app.extensions["govflow.engine"].definition(name)
 
     app.jinja_env.filters["when"] = lambda dt: format_datetime(dt, "medium") if dt else ""

@@ -159,22 +159,51 @@ def make_org(app):
     return factory
 
 
+NUMEUM = "numeum-ethical-ai"
+
+
 @pytest.fixture
 def make_commitment(app):
-    """Factory: a committed commitment of ``org`` by ``actor``, fired through ``steps`` ((trigger, who, inputs))."""
+    """Factory: a committed commitment of ``org`` by ``actor`` under the Numeum manifesto, fired through ``steps``.
+
+    The organisation signs the manifesto first if it has not (an officer signs; that creates a draft per pillar):
+    the first commitments use those drafts, later ones are added under the same signature.
+    """
     from govflow.accounts.models import User
-    from govflow.charters.models import Organisation
-    from govflow.charters.services import create_commitment
+    from govflow.charters.catalog import get_catalog
+    from govflow.charters.models import Commitment, Membership, Organisation
+    from govflow.charters.services import create_commitment, live_signature, sign_charter
+    from govflow.instances.models import WorkflowInstance
     from govflow.instances.services import fire_transition
 
-    def factory(actor, org, steps=(), statement="Publish a plain-language note for every AI product we ship."):
+    def factory(actor, org, steps=(), statement="Publish a plain-language note for every AI product we ship.", pillar="faire"):
         with app.app_context():
             user = db.session.get(User, actor.id)
-            commitment = create_commitment(user, db.session.get(Organisation, org.id), "Numeum Ethical AI", "FAIRE", statement)
+            organisation = db.session.get(Organisation, org.id)
+            charter = get_catalog().get(NUMEUM)
+            signature = live_signature(organisation.id, charter.slug, charter.version)
+            if signature is None:
+                officer_id = db.session.scalar(
+                    sa.select(Membership.user_id)
+                    .where(Membership.organisation_id == organisation.id, Membership.role == "officer")
+                    .order_by(Membership.joined_at)
+                )
+                signature = sign_charter(db.session.get(User, officer_id), organisation, charter, charter.pillar_keys())
+            commitment = db.session.scalar(
+                sa.select(Commitment)
+                .join(WorkflowInstance, WorkflowInstance.id == Commitment.instance_id)
+                .where(Commitment.signature_id == signature.id, Commitment.pillar == pillar, Commitment.statement == "", WorkflowInstance.status == "draft")
+                .order_by(Commitment.id)
+                .limit(1)
+            )
+            if commitment is None:
+                commitment = create_commitment(user, signature, pillar, statement)
+            else:
+                commitment.statement = statement
             for trigger, who, inputs in steps:
                 fire_transition(db.session.get(User, (who or actor).id), commitment.instance, trigger, inputs)
             db.session.commit()
-            return ref(commitment)
+            return ref(commitment, signature_id=signature.id)
 
     return factory
 

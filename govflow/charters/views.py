@@ -1,74 +1,500 @@
-"""Organisation pages and commitment registration."""
+"""Charters, organisations, signatures, commitments, evidence and self-assessment pages."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 
-from ..access import signed_in
-from ..engine import NotPermitted
+from ..access import public, roles_required, signed_in
+from ..accounts.models import User
+from ..accounts.services import find_user
+from ..engine import EngineError, NotPermitted, utcnow
 from ..extensions import db
-from .forms import CommitmentCreateForm
-from .models import Organisation
-from .services import CharterError, create_commitment, is_member, organisation_commitments, user_organisations
+from ..i18n import tr
+from ..instances.services import can_view_instance
+from . import services
+from .catalog import get_catalog
+from .charts import maturity_chart_svg
+from .forms import (
+    CommitmentForm,
+    EvidenceForm,
+    MemberAddForm,
+    MemberChangeForm,
+    OrganisationForm,
+    WithdrawForm,
+    assessment_form,
+    sign_form,
+)
+from .models import Commitment, Evidence, Organisation, Signature
+from .uploads import UploadRefused, inspect_upload, read_limited
 
 bp = Blueprint("charters", __name__)
 
 
+def _refusal(exc: Exception) -> tuple[str, int]:
+    """The message and status of a refused action."""
+    if isinstance(exc, EngineError):
+        return exc.message, exc.status
+    return str(exc), getattr(exc, "status", 422)
+
+
 def can_view_organisation(user, organisation: Organisation) -> bool:
     """Members, administrators, committee members and programme managers see an organisation's page."""
-    return is_member(user, organisation.id) or user.has_role("admin", "committee_member", "programme_manager")
+    return services.is_member(user, organisation.id) or user.has_role("admin", "committee_member", "programme_manager")
 
 
-@bp.get("/organisations")
-@signed_in
-def my_organisations():
-    """The organisations the signed-in user belongs to."""
-    return render_template("charters/organisations.html", organisations=user_organisations(current_user))
-
-
-@bp.get("/organisations/<int:organisation_id>")
-@signed_in
-def organisation(organisation_id: int):
-    """An organisation with its commitments and their states.
-
-    :raise 403: for users outside it without a reviewing role. :raise 404: when it does not exist.
-    """
+def _organisation(organisation_id: int) -> Organisation:
     org = db.session.get(Organisation, organisation_id)
     if org is None:
         abort(404)
     if not can_view_organisation(current_user, org):
         abort(403)
-    return render_template("charters/organisation.html", org=org, commitments=organisation_commitments(org), member=is_member(current_user, org.id))
+    return org
 
 
-@bp.route("/commitments/new", methods=["GET", "POST"])
-@signed_in
-def new_commitment():
-    """Register a draft commitment for one of the user's organisations.
+# -- charters --------------------------------------------------------------------------------------------------------
+@bp.get("/charters")
+@public
+def charters():
+    """Every charter govflow carries, latest version first."""
+    return render_template("charters/charters.html", charters=get_catalog().latest_all())
 
-    :raise 403: when the user belongs to no organisation.
+
+@bp.get("/charters/<slug>", defaults={"version": None})
+@bp.get("/charters/<slug>/v<int:version>")
+@public
+def charter(slug: str, version: int | None):
+    """A charter version: summary, pillars, themes, targets, source.
+
+    :raise 404: unknown charter or version.
     """
-    orgs = user_organisations(current_user)
+    catalog = get_catalog()
+    c = catalog.get(slug, version)
+    if c is None:
+        abort(404)
+    officer_orgs = []
+    if current_user.is_authenticated:
+        officer_orgs = [o for o in services.user_organisations(current_user) if services.is_officer(current_user, o.id)]
+    return render_template("charters/charter.html", c=c, versions=catalog.versions(slug), officer_orgs=officer_orgs)
+
+
+@bp.route("/charters/<slug>/v<int:version>/sign", methods=["GET", "POST"])
+@signed_in
+def sign(slug: str, version: int):
+    """Sign a charter version for an organisation, accepting each pillar explicitly.
+
+    :raise 403: the user is an officer of no organisation. :raise 404: unknown charter version.
+    """
+    c = get_catalog().get(slug, version)
+    if c is None:
+        abort(404)
+    orgs = [o for o in services.user_organisations(current_user) if services.is_officer(current_user, o.id)]
     if not orgs:
-        abort(403, _("You belong to no organisation, so you cannot register commitments."))
-    form = CommitmentCreateForm()
-    form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in orgs]
+        abort(403, _("Only an officer of an organisation can sign a charter on its behalf."))
+    form = sign_form(c)
+    form.organisation_id.choices = _choices(orgs)
     status = 200
     if form.validate_on_submit():
+        accepted = [p.key for p in c.pillars if getattr(form, f"pillar_{p.key}").data]
         org = db.session.get(Organisation, form.organisation_id.data)
         try:
-            commitment = create_commitment(current_user, org, form.charter.data, form.pillar.data, form.statement.data)
-        except (CharterError, NotPermitted) as exc:
+            signature = services.sign_charter(current_user, org, c, accepted)
+        except (services.CharterError, NotPermitted, services.AlreadySigned) as exc:
+            db.session.rollback()
+            message, status = _refusal(exc)
+            flash(message, "error")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "%(org)s signed %(charter)s. A draft commitment was created for each pillar: describe them, then declare them.",
+                    org=org.name,
+                    charter=tr(c.title),
+                ),
+                "success",
+            )
+            return redirect(url_for("charters.organisation", organisation_id=signature.organisation_id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("charters/sign.html", c=c, form=form), status
+
+
+def _choices(orgs):
+    from wtforms.fields.choices import SelectChoice
+
+    return [SelectChoice(o.id, o.name) for o in orgs]
+
+
+# -- organisations ---------------------------------------------------------------------------------------------------
+@bp.get("/organisations")
+@signed_in
+def my_organisations():
+    """The organisations the signed-in user belongs to."""
+    return render_template("charters/organisations.html", organisations=services.user_organisations(current_user))
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@roles_required("signatory", "admin")
+def new_organisation():
+    """Create an organisation; its creator becomes an officer."""
+    form = OrganisationForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            org = services.create_organisation(
+                form.name.data, form.kind.data, form.country.data, form.identifier.data, form.website.data, founder=db.session.get(User, current_user.id)
+            )
+        except services.CharterError as exc:
             db.session.rollback()
             flash(str(exc), "error")
             status = 422
+        else:
+            db.session.commit()
+            flash(_("Organisation created. You are its officer."), "success")
+            return redirect(url_for("charters.organisation", organisation_id=org.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("charters/organisation_form.html", form=form, org=None), status
+
+
+@bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_organisation(organisation_id: int):
+    """Edit an organisation's details.
+
+    :raise 403: not an officer or administrator. :raise 404: unknown organisation.
+    """
+    org = _organisation(organisation_id)
+    if not services.can_manage_organisation(current_user, org):
+        abort(403)
+    form = OrganisationForm(obj=org)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_organisation(
+                current_user,
+                org,
+                name=form.name.data,
+                kind=form.kind.data,
+                country=form.country.data,
+                identifier=form.identifier.data,
+                website=form.website.data,
+            )
+        except services.CharterError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("charters.organisation", organisation_id=org.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("charters/organisation_form.html", form=form, org=org), status
+
+
+@bp.get("/organisations/<int:organisation_id>")
+@signed_in
+def organisation(organisation_id: int):
+    """An organisation: details, members, signatures with their commitments, self-assessment chart.
+
+    :raise 403: for users outside it without a reviewing role. :raise 404: unknown organisation.
+    """
+    org = _organisation(organisation_id)
+    signatures = services.organisation_signatures(org)
+    catalog = get_catalog()
+    commitments = {s.id: services.signature_commitments(s) for s in signatures}
+    charts = {}
+    for s in signatures:
+        c = catalog.get(s.charter, s.charter_version)
+        assessments = services.signature_assessments(s)
+        if c.themes:
+            levels = {(a.theme, x.year): a.level for x in assessments for a in x.answers}
+            charts[s.id] = maturity_chart_svg(
+                [(t.key, tr(t.title)) for t in c.themes],
+                [x.year for x in assessments],
+                levels,
+                _("Maturity by theme and year"),
+                {"level": _("Level"), "not_concerned": _("Not concerned"), "year": _("Year"), "empty": _("No self-assessment yet")},
+            )
+    newer = {s.id: catalog.get(s.charter) for s in signatures if s.withdrawn_at is None and catalog.get(s.charter).version > s.charter_version}
+    return render_template(
+        "charters/organisation.html",
+        org=org,
+        member=services.is_member(current_user, org.id),
+        manager=services.can_manage_organisation(current_user, org),
+        officer=services.is_officer(current_user, org.id),
+        members=services.members(org),
+        signatures=signatures,
+        commitments=commitments,
+        catalog=catalog,
+        charts=charts,
+        newer=newer,
+        add_form=MemberAddForm(),
+        change_form=MemberChangeForm(),
+    )
+
+
+@bp.post("/organisations/<int:organisation_id>/members")
+@signed_in
+def add_member(organisation_id: int):
+    """Add an existing user to the organisation.
+
+    :raise 403: not an officer or administrator.
+    """
+    org = _organisation(organisation_id)
+    if not services.can_manage_organisation(current_user, org):
+        abort(403)
+    form = MemberAddForm()
+    if not form.validate_on_submit():
+        flash(_("Give the e-mail of a person who has an account, and a role."), "error")
+        return redirect(url_for("charters.organisation", organisation_id=org.id)), 303
+    user = find_user(form.email.data)
+    if user is None:
+        flash(_("Nobody has an account with this e-mail; an administrator can create one."), "error")
+        return redirect(url_for("charters.organisation", organisation_id=org.id)), 303
+    try:
+        services.add_member(org, user, form.role.data)
+    except services.CharterError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("%(name)s was added.", name=user.name), "success")
+    return redirect(url_for("charters.organisation", organisation_id=org.id)), 303
+
+
+@bp.post("/organisations/<int:organisation_id>/members/<int:user_id>")
+@signed_in
+def change_member(organisation_id: int, user_id: int):
+    """Change a member's role or remove them; the last officer stays.
+
+    :raise 403: not an officer or administrator.
+    """
+    org = _organisation(organisation_id)
+    form = MemberChangeForm()
+    if not services.can_manage_organisation(current_user, org):
+        abort(403)
+    if form.validate_on_submit():
+        try:
+            services.change_member_role(current_user, org, user_id, None if form.role.data == "remove" else form.role.data)
+        except (services.CharterError, NotPermitted) as exc:
+            db.session.rollback()
+            flash(_refusal(exc)[0], "error")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+    return redirect(url_for("charters.organisation", organisation_id=org.id)), 303
+
+
+# -- signatures ------------------------------------------------------------------------------------------------------
+def _signature(signature_id: int) -> Signature:
+    signature = db.session.get(Signature, signature_id)
+    if signature is None:
+        abort(404)
+    if not services.is_member(current_user, signature.organisation_id) and not current_user.has_role("admin"):
+        abort(403)
+    return signature
+
+
+@bp.route("/signatures/<int:signature_id>/withdraw", methods=["GET", "POST"])
+@signed_in
+def withdraw(signature_id: int):
+    """Withdraw the organisation from a charter (public, with a reason; revokes the attestations concerned).
+
+    :raise 403: not an officer of the organisation.
+    """
+    signature = _signature(signature_id)
+    if not services.is_officer(current_user, signature.organisation_id):
+        abort(403, _("Only an officer of the organisation can withdraw it from a charter."))
+    if signature.withdrawn_at is not None:
+        abort(409, _("This signature was already withdrawn."))
+    form = WithdrawForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.withdraw_signature(current_user, signature, form.reason.data)
+        except (services.CharterError, EngineError) as exc:
+            db.session.rollback()
+            message, status = _refusal(exc)
+            flash(message, "error")
+        else:
+            db.session.commit()
+            flash(_("The organisation withdrew from the charter. This is shown on the public register."), "success")
+            return redirect(url_for("charters.organisation", organisation_id=signature.organisation_id))
+    elif form.is_submitted():
+        status = 422
+    charter = get_catalog().get(signature.charter, signature.charter_version)
+    return render_template("charters/withdraw.html", s=signature, c=charter, form=form), status
+
+
+@bp.route("/signatures/<int:signature_id>/commitments/new", methods=["GET", "POST"])
+@signed_in
+def new_commitment(signature_id: int):
+    """Register one more commitment under a pillar of a signed charter.
+
+    :raise 403: not a member of the organisation.
+    """
+    signature = _signature(signature_id)
+    if not services.is_member(current_user, signature.organisation_id):
+        abort(403)
+    charter = get_catalog().get(signature.charter, signature.charter_version)
+    form = _commitment_form(charter, signature.organisation)
+    form.pillar.data = form.pillar.data or request.args.get("pillar")
+    status = 200
+    if form.validate_on_submit():
+        try:
+            commitment = services.create_commitment(
+                current_user, signature, form.pillar.data, form.statement.data, form.themes.data, form.owner_id.data, form.target_date.data
+            )
+        except (services.CharterError, NotPermitted) as exc:
+            db.session.rollback()
+            message, status = _refusal(exc)
+            flash(message, "error")
         else:
             db.session.commit()
             flash(_("Commitment registered as a draft."), "success")
             return redirect(url_for("instances.show", instance_id=commitment.instance_id))
     elif form.is_submitted():
         status = 422
-    return render_template("charters/new_commitment.html", form=form), status
+    return render_template("charters/commitment_form.html", form=form, signature=signature, c=charter, commitment=None), status
+
+
+def _commitment_form(charter, organisation, **kwargs) -> CommitmentForm:
+    from wtforms.fields.choices import SelectChoice
+
+    form = CommitmentForm(**kwargs)
+    form.pillar.choices = [SelectChoice(p.key, f"{p.code or ''} {tr(p.title)}".strip()) for p in charter.pillars]
+    form.themes.choices = [SelectChoice(t.key, tr(t.title)) for t in charter.themes]
+    form.owner_id.choices = [SelectChoice("", "—")] + [SelectChoice(m.user_id, m.user.name) for m in services.members(organisation)]
+    return form
+
+
+@bp.route("/commitments/<int:commitment_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_commitment(commitment_id: int):
+    """Edit a draft commitment.
+
+    :raise 403: not a member. :raise 404: unknown commitment. :raise 409: not a draft any more.
+    """
+    commitment = db.session.get(Commitment, commitment_id)
+    if commitment is None:
+        abort(404)
+    if not services.is_member(current_user, commitment.organisation_id):
+        abort(403)
+    if commitment.instance.status != "draft":
+        abort(409, _("Only a draft commitment can be edited: once declared, it stays as declared."))
+    charter = get_catalog().get(commitment.charter, commitment.charter_version)
+    form = _commitment_form(charter, commitment.organisation, obj=commitment)
+    form.pillar.data = commitment.pillar
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_commitment(current_user, commitment, form.statement.data, form.themes.data, form.owner_id.data, form.target_date.data)
+        except (services.CharterError, NotPermitted) as exc:
+            db.session.rollback()
+            message, status = _refusal(exc)
+            flash(message, "error")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("instances.show", instance_id=commitment.instance_id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("charters/commitment_form.html", form=form, signature=commitment.signature, c=charter, commitment=commitment), status
+
+
+@bp.post("/commitments/<int:commitment_id>/evidence")
+@signed_in
+def add_evidence(commitment_id: int):
+    """Attach a file (checked by content and size) or a web address to a commitment.
+
+    :raise 403: not a member. :raise 404: unknown commitment.
+    """
+    commitment = db.session.get(Commitment, commitment_id)
+    if commitment is None:
+        abort(404)
+    if not services.is_member(current_user, commitment.organisation_id):
+        abort(403)
+    form = EvidenceForm()
+    target = url_for("instances.show", instance_id=commitment.instance_id)
+    if not form.validate_on_submit():
+        flash(_("Check the web address."), "error")
+        return redirect(target), 303
+    try:
+        if form.upload.data and form.upload.data.filename:
+            max_bytes = current_app.config["EVIDENCE_MAX_BYTES"]
+            data = read_limited(form.upload.data.stream, max_bytes)
+            checked = inspect_upload(data, form.upload.data.filename, max_bytes)
+            services.attach_evidence_file(current_user, commitment, data, checked, form.description.data)
+        elif form.url.data:
+            services.attach_evidence_url(current_user, commitment, form.url.data, form.description.data)
+        else:
+            raise services.CharterError(_("Choose a file or give a web address."))
+    except (UploadRefused, services.CharterError, NotPermitted) as exc:
+        db.session.rollback()
+        message, status = _refusal(exc)
+        flash(_("Evidence refused: %(why)s", why=message), "error")
+        return render_template("errors/error.html", status=status, message=_("Evidence refused: %(why)s", why=message)), status
+    db.session.commit()
+    flash(_("Evidence attached."), "success")
+    return redirect(target), 303
+
+
+@bp.get("/evidence/<int:evidence_id>")
+@signed_in
+def evidence_file(evidence_id: int):
+    """Download an evidence file (for those who may see the commitment).
+
+    :raise 403: the user may not see the commitment. :raise 404: unknown evidence or not a file.
+    """
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None or evidence.kind != "file":
+        abort(404)
+    if not can_view_instance(current_user, evidence.commitment.instance):
+        abort(403)
+    path = services.evidence_root() / evidence.storage_name
+    return send_file(path, mimetype=evidence.mime, as_attachment=True, download_name=evidence.original_name or path.name)
+
+
+@bp.route("/signatures/<int:signature_id>/assessment", methods=["GET", "POST"])
+@signed_in
+def assessment(signature_id: int):
+    """This year's self-assessment of a signature: a level 0–4 per theme, or not concerned with a justification.
+
+    :raise 403: not a member. :raise 409: the charter has no themes.
+    """
+    signature = _signature(signature_id)
+    if not services.is_member(current_user, signature.organisation_id):
+        abort(403)
+    charter = get_catalog().get(signature.charter, signature.charter_version)
+    if not charter.themes:
+        abort(409, _("This charter has no self-assessment themes."))
+    year = request.args.get("year", type=int) or utcnow().year
+    form = assessment_form(charter, year=str(year))
+    status = 200
+    if form.validate_on_submit():
+        answers = {}
+        for t in charter.themes:
+            level = getattr(form, f"level_{t.key}").data
+            answers[t.key] = (int(level) if level not in (None, "") else None, getattr(form, f"nc_{t.key}").data, getattr(form, f"why_{t.key}").data)
+        try:
+            services.submit_self_assessment(current_user, signature, int(form.year.data), answers)
+        except (services.CharterError, NotPermitted, ValueError) as exc:
+            db.session.rollback()
+            message, status = _refusal(exc)
+            flash(message, "error")
+        else:
+            db.session.commit()
+            flash(_("Self-assessment recorded."), "success")
+            return redirect(url_for("charters.organisation", organisation_id=signature.organisation_id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("charters/assessment.html", s=signature, c=charter, form=form, year=year), status
+
+
+@bp.app_context_processor
+def _charter_helpers():
+    """Templates ask whether the signed-in user belongs to an organisation (to offer member-only forms)."""
+    return {"is_org_member": lambda organisation_id: services.is_member(current_user, organisation_id)}

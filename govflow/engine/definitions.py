@@ -66,6 +66,7 @@ class TransitionDef:
     roles: tuple[str, ...]
     guards: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
+    accepts: tuple[str, ...] = ()
     attest: bool = False
     inbox: bool = True
     revoke: bool = False
@@ -122,7 +123,7 @@ class Definition:
 TOP_KEYS = {"name", "version", "title", "description", "initial", "states", "transitions"}
 STATE_KEYS = {"title", "final", "deadline"}
 DEADLINE_KEYS = {"after", "fire", "remind"}
-TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "inputs", "attest", "inbox", "revoke"}
+TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "inputs", "accepts", "attest", "inbox", "revoke"}
 
 
 class _Parser:
@@ -333,11 +334,19 @@ class _Parser:
             for n, nl in zip(inputs, input_lines, strict=True):
                 if n not in self.vocab.inputs:
                     self.err(nl, f"{where} requires unknown input '{n}' (known: {', '.join(sorted(self.vocab.inputs))})")
+            accepts, accept_lines = self.names(body, "accepts", where, required=False)
+            for n, nl in zip(accepts, accept_lines, strict=True):
+                if n not in self.vocab.inputs:
+                    self.err(nl, f"{where} accepts unknown input '{n}' (known: {', '.join(sorted(self.vocab.inputs))})")
+                elif n in inputs:
+                    self.err(nl, f"{where} lists input '{n}' as both required and optional")
             attest = self.flag(body, "attest", where, default=False)
             inbox = self.flag(body, "inbox", where, default=True)
             revoke = self.flag(body, "revoke", where, default=False)
             title = self.texts(body, "title", where)
-            out.append(TransitionDef(trigger, tuple(sources), dest, title, tuple(roles), tuple(guards), tuple(inputs), attest, inbox, revoke, line))
+            out.append(
+                TransitionDef(trigger, tuple(sources), dest, title, tuple(roles), tuple(guards), tuple(inputs), tuple(accepts), attest, inbox, revoke, line)
+            )
         return out
 
     def check_deadlines(self, doc: LineDict, states: dict[str, StateDef], transitions: list[TransitionDef]) -> None:

@@ -214,7 +214,11 @@ class Engine:
             if t.system_only and actor is not SYSTEM:
                 continue
             try:
-                self.check(instance, t.trigger, actor)
+                if t.accepts:
+                    # Its guards may be satisfied by an optional input given with the step: they run when it is fired.
+                    self._authorise(instance, actor, t)
+                else:
+                    self.check(instance, t.trigger, actor)
             except EngineError:
                 continue
             out.append(t)
@@ -267,7 +271,7 @@ class Engine:
 
     def _clean_inputs(self, transition: TransitionDef, inputs: dict[str, str]) -> dict[str, str]:
         clean: dict[str, str] = {}
-        for name in dict.fromkeys(transition.inputs + ALWAYS_ACCEPTED_INPUTS):
+        for name in dict.fromkeys(transition.inputs + transition.accepts + ALWAYS_ACCEPTED_INPUTS):
             spec = self.registry.inputs.get(name, InputSpec(name))
             value = inputs.get(name)
             value = value.strip() if isinstance(value, str) else ""

@@ -22,7 +22,7 @@ def transition_form(transition: TransitionDef, inputs_spec: dict, **kwargs) -> T
     class Form(TransitionFireForm):
         pass
 
-    for name in dict.fromkeys(transition.inputs + ("comment",)):
+    for name in dict.fromkeys(transition.inputs + transition.accepts + ("comment",)):
         spec = inputs_spec.get(name)
         required = name in transition.inputs
         label = INPUT_LABELS.get(name, name)
@@ -30,6 +30,6 @@ def transition_form(transition: TransitionDef, inputs_spec: dict, **kwargs) -> T
         field = URLField(label, validators=validators) if spec and spec.kind == "url" else TextAreaField(label, validators=validators)
         setattr(Form, name, field)
     form = Form(prefix=transition.trigger, **kwargs)
-    form.input_names = list(dict.fromkeys(transition.inputs + ("comment",)))
+    form.input_names = list(dict.fromkeys(transition.inputs + transition.accepts + ("comment",)))
     form.required_names = set(transition.inputs)
     return form

@@ -89,7 +89,8 @@ def test_an_altered_credential_is_named(logged):
     with logged.app_context():
         attestation = db.session.scalars(sa.select(Attestation).order_by(Attestation.id)).first()
         index = db.session.scalar(sa.select(LogEntry.index).where(LogEntry.attestation_id == attestation.id, LogEntry.kind == "attestation"))
-        forged = attestation.credential.replace('"FAIRE"', '"PROGRESSER"')
+        forged = attestation.credential.replace('"validFrom":"2', '"validFrom":"1')
+        assert forged != attestation.credential
     execute(logged, sa.update(Attestation).where(Attestation.id == attestation.id).values(credential=forged))
     code, output = audit(logged)
     assert code == 1 and f"first problem at entry {index}: attestation urn:uuid:{attestation.uid} no longer matches" in output

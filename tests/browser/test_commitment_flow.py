@@ -28,7 +28,7 @@ def test_a_signatory_moves_a_commitment_and_another_organisation_is_refused(live
     sign_in(page, base, "bastien.roux@clairvoie.example")
     inbox = page.locator("[data-testid=inbox]")
     assert inbox.is_visible()
-    page.click("text=Clairvoie Analytique: Numeum Ethical AI / FAIRE")
+    page.click("[data-testid=inbox] a:has-text(\"Clairvoie Analytique\"):has-text(\"/ FAIRE\")")
     instance_url = page.url
     assert re.search(r"/instances/\d+$", instance_url)
     assert page.locator("[data-testid=state]").inner_text().strip() == "Draft"
@@ -59,11 +59,11 @@ def test_a_signatory_moves_a_commitment_and_another_organisation_is_refused(live
 def test_a_refused_step_shows_a_sentence_and_changes_nothing(live_server, browser_page):
     page, base = browser_page, live_server
     sign_in(page, base, "bastien.roux@clairvoie.example")
-    page.click("text=Clairvoie Analytique: Numeum Ethical AI / COMMUNIQUER")
+    page.click("[data-testid=inbox] a:has-text(\"Clairvoie Analytique\"):has-text(\"/ COMMUNIQUER\")")
     page.click("[data-testid=fire-add_evidence]")
     page.wait_for_load_state()
     assert page.locator("[data-testid=state]").inner_text().strip() == "Declared"
-    assert "correct the highlighted fields" in page.locator("[data-testid=error]").inner_text()
+    assert "Attach evidence" in page.locator("[data-testid=error]").inner_text()
     page.fill("input[name=add_evidence-evidence_url]", "https://clairvoie.example/notes")
     page.click("[data-testid=fire-add_evidence]")
     page.wait_for_load_state()

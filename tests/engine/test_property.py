@@ -10,14 +10,14 @@ from hypothesis import strategies as st
 from govflow.engine import SYSTEM, EngineError, replay
 from govflow.engine.definitions import load_definitions
 
-from .vocab import Item, Person, make_engine
+from .vocab import Item, Person, make_engine, vocabulary
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_ROLES = Person(1, roles={"reviewer", "signatory", "admin", "committee_member", "programme_manager"}, orgs={"acme"})
 
 
 def _engine():
-    engine = make_engine(guards={"has_statement": lambda ctx: None, "independent_of_organisation": lambda ctx: None})
+    engine = make_engine(guards={name: (lambda ctx: None) for name in vocabulary().guards})
     from .test_definitions import _app_vocabulary
 
     for d in load_definitions([ROOT / "workflows", Path(__file__).parent / "valid"], _app_vocabulary()):

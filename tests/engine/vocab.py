@@ -6,11 +6,11 @@ from types import SimpleNamespace
 
 from govflow.engine import Engine, InputSpec, Registry, Vocabulary
 
-ROLES = {"signatory", "reviewer", "admin", "org_member"}
+ROLES = {"signatory", "reviewer", "admin", "org_member", "org_officer"}
 INPUTS = {"comment": InputSpec("comment"), "reason": InputSpec("reason"), "evidence_url": InputSpec("evidence_url", "url", 2000)}
 
 
-def vocabulary(guards=("has_statement", "independent_of_organisation")) -> Vocabulary:
+def vocabulary(guards=("has_statement", "independent_of_organisation", "has_evidence", "has_fresh_evidence")) -> Vocabulary:
     """The names test definitions may use."""
     return Vocabulary(set(ROLES), set(guards), dict(INPUTS))
 
@@ -43,6 +43,8 @@ def make_engine(guards=None, org_of=lambda item: getattr(item, "org", None)) -> 
         else {
             "has_statement": lambda ctx: None if getattr(ctx.instance, "statement", "") else "the statement is empty",
             "independent_of_organisation": lambda ctx: "you belong to this organisation" if getattr(ctx.instance, "org", None) in ctx.actor.orgs else None,
+            "has_evidence": lambda ctx: None if ctx.inputs.get("evidence_url") or getattr(ctx.instance, "evidence", False) else "no evidence",
+            "has_fresh_evidence": lambda ctx: None if ctx.inputs.get("evidence_url") else "no fresh evidence",
         }
     )
     return Engine(Registry(roles=set(ROLES) | {"committee_member", "programme_manager"}, guards=guards, inputs=dict(INPUTS), has_role=has_role))

@@ -65,12 +65,11 @@ def test_old_instances_keep_running_version_1_while_new_ones_start_on_version_2(
         old = db.session.get(WorkflowInstance, two_versions.draft.instance_id)
         event = fire_transition(officer, old, "declare", {})
         assert (old.definition_version, old.status, event.dest) == (1, "declared", "declared")
-        from govflow.charters.models import Organisation
+        from govflow.charters.models import Signature
         from govflow.charters.services import create_commitment
 
-        new = create_commitment(
-            officer, db.session.get(Organisation, two_versions.org.id), "Numeum Ethical AI", "FAIRE", "A statement long enough to be declared."
-        )
+        signature = db.session.get(Signature, two_versions.draft.signature_id)
+        new = create_commitment(officer, signature, "faire", "A statement long enough to be declared.")
         fire_transition(officer, new.instance, "declare", {})
         assert (new.instance.definition_version, new.instance.status) == (2, "committed")
         db.session.commit()
@@ -78,7 +77,8 @@ def test_old_instances_keep_running_version_1_while_new_ones_start_on_version_2(
 
 def test_the_definition_page_shows_live_versions_and_their_instance_counts(two_versions):
     page = two_versions.app.test_client().get("/workflows/commitment").get_data(as_text=True)
-    assert "version 2" in page and "6 instances" in page and "0 instances" in page
+    # 3 drafts created on signing + 3 declared + 1 verified + 1 withdrawn commitment, all on version 1
+    assert "version 2" in page and "8 instances" in page and "0 instances" in page
 
 
 def test_a_migration_with_an_unmapped_state_is_refused_and_changes_nothing(two_versions):
@@ -99,7 +99,8 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(two_versions):
     result = app.test_cli_runner().invoke(cli, ["workflows", "migrate", "commitment", "--to", "2", "--map", "declared=committed", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "v1 declared -> v2 committed: 3 instance(s)" in result.output
-    assert "dry run: 5 instance(s) would move" in result.output
+    assert "v1 draft -> v2 draft: 3 instance(s)" in result.output
+    assert "dry run: 7 instance(s) would move" in result.output
     assert snapshot(app) == before
 
 
@@ -108,9 +109,9 @@ def test_a_mapped_migration_moves_running_instances_and_writes_history(two_versi
     (before_rows, before_history) = snapshot(app)
     result = app.test_cli_runner().invoke(cli, ["workflows", "migrate", "commitment", "--to", "2", "--map", "declared=committed"])
     assert result.exit_code == 0, result.output
-    assert "moved 5 instance(s) of 'commitment' to version 2" in result.output
+    assert "moved 7 instance(s) of 'commitment' to version 2" in result.output
     rows, history = snapshot(app)
-    assert history == before_history + 5
+    assert history == before_history + 7
     by_id = {r[0]: r for r in rows}
     for c in two_versions.declared:
         assert by_id[c.instance_id][1:3] == (2, "committed")

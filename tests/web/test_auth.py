@@ -62,12 +62,15 @@ def test_forms_without_a_valid_csrf_token_are_refused_and_change_nothing(app_fac
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
         from govflow.accounts.services import create_user
-        from govflow.charters.services import add_member, create_commitment, create_organisation
+        from govflow.charters.catalog import get_catalog
+        from govflow.charters.services import create_organisation, sign_charter, signature_commitments
 
         user = create_user("officer@test.example", "Officer", "govflow-demo", ["signatory"])
-        org = create_organisation("Org", "company")
-        add_member(org, user, "officer")
-        commitment = ref(create_commitment(user, org, "Numeum Ethical AI", "FAIRE", "A statement long enough to declare."))
+        org = create_organisation("Org", "company", founder=user)
+        charter = get_catalog().get("numeum-ethical-ai")
+        draft = signature_commitments(sign_charter(user, org, charter, charter.pillar_keys()))[0]
+        draft.statement = "A statement long enough to declare."
+        commitment = ref(draft)
         db.session.commit()
     client = app.test_client()
     refused = client.post("/login", data={"email": "officer@test.example", "password": "govflow-demo"})

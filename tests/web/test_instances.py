@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -164,9 +166,11 @@ def test_the_dashboard_paginates(app, client, world, make_commitment):
     login(client, world.officer_a.email)
     first = client.get("/dashboard").get_data(as_text=True)
     second = client.get("/dashboard?page=2").get_data(as_text=True)
+    total = int(re.search(r"(\d+) items wait on a step you can take", first).group(1))
+    assert total > 20
     assert "Page 1 of 2" in first and "Page 2 of 2" in second
     assert first.count('href="/instances/') == 20
-    assert second.count('href="/instances/') == 6
+    assert second.count('href="/instances/') == total - 20
 
 
 def test_a_missing_instance_is_a_404(client, world):
@@ -174,9 +178,11 @@ def test_a_missing_instance_is_a_404(client, world):
     assert client.get("/instances/999999").status_code == 404
 
 
-def test_the_definition_page_lists_states_transitions_and_live_counts(client, world):
+def test_the_definition_page_lists_states_transitions_and_live_counts(app, client, world):
     page = client.get("/workflows/commitment").get_data(as_text=True)
     assert "renewal_falls_due" in page and "independent_of_organisation" in page
-    assert "2 instances" in page
+    with app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(WorkflowInstance).where(WorkflowInstance.workflow == "commitment"))
+    assert count >= 2 and f"{count} instances" in page
     assert client.get("/workflows/commitment/v9").status_code == 404
     assert client.get("/workflows/nothing").status_code == 404

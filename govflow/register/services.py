@@ -1,0 +1,160 @@
+"""Queries of the public register: a bounded number of queries per page, whatever the size of the data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from ..attestations.models import Attestation
+from ..charters.models import Commitment, Organisation, Signature
+from ..extensions import db
+from ..instances.models import WorkflowInstance
+
+# Stable column names of the CSV and JSON downloads (documented in docs/register.md; add, never rename).
+COLUMNS = [
+    "organisation",
+    "organisation_kind",
+    "organisation_country",
+    "organisation_identifier",
+    "charter",
+    "charter_version",
+    "signed_at",
+    "signature_status",
+    "withdrawn_at",
+    "withdrawal_reason",
+    "signature_attestation",
+    "commitment_id",
+    "pillar",
+    "commitment_status",
+    "commitment_statement",
+    "commitment_attestation",
+    "commitment_attestation_revoked",
+]
+PUBLIC_COMMITMENT = WorkflowInstance.status != "draft"
+
+
+@dataclass
+class RegisterFilters:
+    """What the visitor searches for."""
+
+    q: str = ""
+    charter: str = ""
+    pillar: str = ""
+    status: str = ""
+    kind: str = ""
+
+    def active(self) -> dict[str, str]:
+        """The filters that are set (for links that keep them)."""
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class RegisterEntry:
+    """One signature with its public commitments and the attestations shown beside them."""
+
+    signature: Signature
+    status: str
+    commitments: list[tuple[Commitment, str]] = field(default_factory=list)
+    attestations: dict[int, Attestation] = field(default_factory=dict)
+
+
+def _signatures_query(filters: RegisterFilters) -> sa.Select:
+    signature_instance = sa.orm.aliased(WorkflowInstance)
+    query = (
+        sa.select(Signature.id)
+        .join(Organisation, Organisation.id == Signature.organisation_id)
+        .join(signature_instance, signature_instance.id == Signature.instance_id)
+        .where(signature_instance.status != "pending")
+    )
+    if filters.q:
+        query = query.where(sa.func.lower(Organisation.name).contains(filters.q.lower(), autoescape=True))
+    if filters.charter:
+        query = query.where(Signature.charter == filters.charter)
+    if filters.kind:
+        query = query.where(Organisation.kind == filters.kind)
+    if filters.pillar or filters.status:
+        inner = (
+            sa.select(Commitment.id)
+            .join(WorkflowInstance, WorkflowInstance.id == Commitment.instance_id)
+            .where(Commitment.signature_id == Signature.id, PUBLIC_COMMITMENT)
+        )
+        if filters.pillar:
+            inner = inner.where(Commitment.pillar == filters.pillar)
+        if filters.status:
+            inner = inner.where(WorkflowInstance.status == filters.status)
+        query = query.where(inner.exists())
+    return query
+
+
+def search(filters: RegisterFilters, page: int, per_page: int) -> tuple[list[RegisterEntry], int]:
+    """A page of the register and the total number of matching signatures (four queries in all)."""
+    base = _signatures_query(filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+    ids = list(db.session.scalars(base.order_by(Signature.signed_at.desc(), Signature.id.desc()).limit(per_page).offset((page - 1) * per_page)))
+    return load_entries(ids), total
+
+
+def load_entries(signature_ids: list[int]) -> list[RegisterEntry]:
+    """Signatures with their public commitments and latest attestations, in the given order (three queries)."""
+    if not signature_ids:
+        return []
+    rows = db.session.execute(
+        sa.select(Signature, WorkflowInstance.status)
+        .join(WorkflowInstance, WorkflowInstance.id == Signature.instance_id)
+        .where(Signature.id.in_(signature_ids))
+        .options(sa.orm.joinedload(Signature.organisation), sa.orm.noload(Signature.instance))
+    ).all()
+    entries = {s.id: RegisterEntry(s, status) for s, status in rows}
+    commitments = db.session.execute(
+        sa.select(Commitment, WorkflowInstance.status)
+        .join(WorkflowInstance, WorkflowInstance.id == Commitment.instance_id)
+        .where(Commitment.signature_id.in_(signature_ids), PUBLIC_COMMITMENT)
+        .options(sa.orm.noload(Commitment.organisation), sa.orm.noload(Commitment.instance))
+        .order_by(Commitment.id)
+    ).all()
+    for commitment, status in commitments:
+        entries[commitment.signature_id].commitments.append((commitment, status))
+    instance_ids = [e.signature.instance_id for e in entries.values()] + [c.instance_id for c, _ in commitments]
+    latest = sa.select(sa.func.max(Attestation.id)).where(Attestation.instance_id.in_(instance_ids)).group_by(Attestation.instance_id)
+    attestations = db.session.scalars(sa.select(Attestation).where(Attestation.id.in_(latest)).options(sa.orm.noload(Attestation.key))).all()
+    by_instance = {a.instance_id: a for a in attestations}
+    for entry in entries.values():
+        entry.attestations = by_instance
+    return [entries[i] for i in signature_ids if i in entries]
+
+
+def rows(filters: RegisterFilters, base_url: str, chunk: int = 500) -> Iterator[dict]:
+    """Every matching register row (one per public commitment, or one per signature without any), in chunks."""
+    ids = list(db.session.scalars(_signatures_query(filters).order_by(Signature.id)))
+    for start in range(0, len(ids), chunk):
+        for entry in load_entries(ids[start : start + chunk]):
+            s, org = entry.signature, entry.signature.organisation
+            signature_attestation = entry.attestations.get(s.instance_id)
+            common = {
+                "organisation": org.name,
+                "organisation_kind": org.kind,
+                "organisation_country": org.country,
+                "organisation_identifier": org.identifier or "",
+                "charter": s.charter,
+                "charter_version": s.charter_version,
+                "signed_at": s.signed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "signature_status": entry.status,
+                "withdrawn_at": s.withdrawn_at.strftime("%Y-%m-%dT%H:%M:%SZ") if s.withdrawn_at else "",
+                "withdrawal_reason": s.withdrawal_reason or "",
+                "signature_attestation": f"{base_url}/attestations/{signature_attestation.uid}.json" if signature_attestation else "",
+            }
+            if not entry.commitments:
+                yield {**common, **{k: "" for k in COLUMNS if k not in common}}
+            for commitment, status in entry.commitments:
+                attestation = entry.attestations.get(commitment.instance_id)
+                yield {
+                    **common,
+                    "commitment_id": commitment.id,
+                    "pillar": commitment.pillar,
+                    "commitment_status": status,
+                    "commitment_statement": commitment.statement,
+                    "commitment_attestation": f"{base_url}/attestations/{attestation.uid}.json" if attestation else "",
+                    "commitment_attestation_revoked": ("yes" if attestation.revoked_at else "no") if attestation else "",
+                }

@@ -1,0 +1,91 @@
+"""The public register (no account needed): search, filters, pages, CSV and JSON downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, stream_with_context
+
+from ..access import public
+from ..charters.catalog import get_catalog
+from ..charters.models import OrganisationKind
+from ..engine import utcnow
+from ..instances.services import Page, get_engine
+from .services import COLUMNS, RegisterFilters, rows, search
+
+bp = Blueprint("register", __name__)
+MAX_QUERY = 100
+
+
+def _filters() -> RegisterFilters:
+    args = request.args
+    kinds = {k.value for k in OrganisationKind}
+    slugs = {c.slug for c in get_catalog().charters.values()}
+    states = set(get_engine().definition("commitment").states)
+    return RegisterFilters(
+        q=(args.get("q") or "").strip()[:MAX_QUERY],
+        charter=args.get("charter") if args.get("charter") in slugs else "",
+        pillar=(args.get("pillar") or "").strip()[:64],
+        status=args.get("status") if args.get("status") in states else "",
+        kind=args.get("kind") if args.get("kind") in kinds else "",
+    )
+
+
+@bp.get("/register")
+@public
+def index():
+    """Signatories by charter with their commitments' status, withdrawals and attestations; searchable and paginated."""
+    filters = _filters()
+    per_page = current_app.config["PAGE_SIZE"]
+    page_number = max(1, request.args.get("page", 1, type=int))
+    entries, total = search(filters, page_number, per_page)
+    page = Page(entries, page_number, per_page, total)
+    catalog = get_catalog()
+    pillars = sorted({p.key for c in catalog.charters.values() for p in c.pillars if not filters.charter or c.slug == filters.charter})
+    return render_template(
+        "register/index.html",
+        page=page,
+        filters=filters,
+        charters=catalog.latest_all(),
+        catalog=catalog,
+        pillars=pillars,
+        states=[s for s in get_engine().definition("commitment").states if s != "draft"],
+        kinds=[k.value for k in OrganisationKind],
+    )
+
+
+def _base_url() -> str:
+    return current_app.config["GOVFLOW_BASE_URL"].rstrip("/")
+
+
+@bp.get("/register.csv")
+@public
+def download_csv():
+    """The register as CSV (UTF-8, one row per public commitment; columns in docs/register.md)."""
+    filters = _filters()
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+        writer.writeheader()
+        for row in rows(filters, _base_url()):
+            writer.writerow(row)
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    stamp = utcnow().strftime("%Y%m%d")
+    return Response(
+        stream_with_context(generate()), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="govflow-register-{stamp}.csv"'}
+    )
+
+
+@bp.get("/register.json")
+@public
+def download_json():
+    """The register as JSON: {"generated_at", "columns", "rows"} with the same columns as the CSV."""
+    filters = _filters()
+    return jsonify({"generated_at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "columns": COLUMNS, "rows": list(rows(filters, _base_url()))})
