@@ -60,10 +60,9 @@ def workflows_check(paths: tuple[Path, ...]) -> None:
 @workflows.command("load")
 def workflows_load() -> None:
     """Register the loaded definitions in the database (idempotent; refuses an edited version)."""
+    from .charters.catalog import CharterChanged, register_all
     from .extensions import db
     from .instances.services import DefinitionChanged, get_engine, register_definitions
-
-    from .charters.catalog import CharterChanged, register_all
 
     try:
         rows = register_definitions(get_engine())

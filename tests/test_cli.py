@@ -130,3 +130,15 @@ def test_workflows_load_registers_once_and_refuses_an_edited_version(app, tmp_pa
     refused = runner.invoke(cli, ["workflows", "load"])
     assert refused.exit_code == 1
     assert "publish the change as version 2" in refused.output
+
+
+def test_charters_check_reports_every_problem_and_the_app_refuses_to_start_on_a_broken_charter(tmp_path):
+    broken = ROOT / "tests" / "charters" / "broken"
+    result = run_govflow("charters", "check", str(broken.relative_to(ROOT)))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "tests/charters/broken/unknown_key.yaml:9: unknown key 'sumary'" in result.stderr
+    assert run_govflow("charters", "check").returncode == 0
+    env = {"GOVFLOW_CHARTERS": str(broken), "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+    refused = run_govflow("workflows", "list", env=env)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "unknown_key.yaml:9: unknown key 'sumary'" in refused.stderr and "govflow refuses to start" in refused.stderr

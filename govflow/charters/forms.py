@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Email, Length, Optional
+from wtforms.validators import URL, DataRequired, Length, Optional
 
 KIND_CHOICES = [
     SelectChoice("company", _l("Company")),
@@ -31,7 +31,7 @@ class OrganisationForm(FlaskForm):
 class MemberAddForm(FlaskForm):
     """Add an existing user to an organisation."""
 
-    email = EmailField(_l("E-mail of the person"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField(_l("E-mail of the person"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 

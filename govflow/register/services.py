@@ -32,7 +32,8 @@ COLUMNS = [
     "commitment_attestation",
     "commitment_attestation_revoked",
 ]
-PUBLIC_COMMITMENT = WorkflowInstance.status != "draft"
+# Drafts are private; a draft withdrawn with its signature was never declared, so it stays private too.
+PUBLIC_COMMITMENT = sa.and_(WorkflowInstance.status != "draft", Commitment.statement != "")
 
 
 @dataclass
@@ -104,21 +105,21 @@ def load_entries(signature_ids: list[int]) -> list[RegisterEntry]:
         sa.select(Signature, WorkflowInstance.status)
         .join(WorkflowInstance, WorkflowInstance.id == Signature.instance_id)
         .where(Signature.id.in_(signature_ids))
-        .options(sa.orm.joinedload(Signature.organisation), sa.orm.noload(Signature.instance))
+        .options(sa.orm.joinedload(Signature.organisation), sa.orm.lazyload(Signature.instance))
     ).all()
     entries = {s.id: RegisterEntry(s, status) for s, status in rows}
     commitments = db.session.execute(
         sa.select(Commitment, WorkflowInstance.status)
         .join(WorkflowInstance, WorkflowInstance.id == Commitment.instance_id)
         .where(Commitment.signature_id.in_(signature_ids), PUBLIC_COMMITMENT)
-        .options(sa.orm.noload(Commitment.organisation), sa.orm.noload(Commitment.instance))
+        .options(sa.orm.lazyload(Commitment.organisation), sa.orm.lazyload(Commitment.instance))
         .order_by(Commitment.id)
     ).all()
     for commitment, status in commitments:
         entries[commitment.signature_id].commitments.append((commitment, status))
     instance_ids = [e.signature.instance_id for e in entries.values()] + [c.instance_id for c, _ in commitments]
     latest = sa.select(sa.func.max(Attestation.id)).where(Attestation.instance_id.in_(instance_ids)).group_by(Attestation.instance_id)
-    attestations = db.session.scalars(sa.select(Attestation).where(Attestation.id.in_(latest)).options(sa.orm.noload(Attestation.key))).all()
+    attestations = db.session.scalars(sa.select(Attestation).where(Attestation.id.in_(latest)).options(sa.orm.lazyload(Attestation.key))).all()
     by_instance = {a.instance_id: a for a in attestations}
     for entry in entries.values():
         entry.attestations = by_instance

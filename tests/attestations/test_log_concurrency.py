@@ -48,7 +48,8 @@ def test_twenty_concurrent_transitions_get_twenty_distinct_consecutive_log_entri
     with app.app_context():
         ids = [c.instance_id for c in commitments]
         done = db.session.scalar(
-            sa.select(sa.func.count()).select_from(WorkflowInstance).where(WorkflowInstance.id.in_(ids), WorkflowInstance.status == "declared"))
+            sa.select(sa.func.count()).select_from(WorkflowInstance).where(WorkflowInstance.id.in_(ids), WorkflowInstance.status == "declared")
+        )
         indexes = list(db.session.scalars(sa.select(LogEntry.index).order_by(LogEntry.index)))
         state = db.session.get(LogState, 1)
         attestations = db.session.scalar(sa.select(sa.func.count()).select_from(Attestation).where(Attestation.instance_id.in_(ids)))

@@ -28,7 +28,7 @@ def test_a_signatory_moves_a_commitment_and_another_organisation_is_refused(live
     sign_in(page, base, "bastien.roux@clairvoie.example")
     inbox = page.locator("[data-testid=inbox]")
     assert inbox.is_visible()
-    page.click("[data-testid=inbox] a:has-text(\"Clairvoie Analytique\"):has-text(\"/ FAIRE\")")
+    page.click('[data-testid=inbox] a:has-text("Clairvoie Analytique"):has-text("/ FAIRE")')
     instance_url = page.url
     assert re.search(r"/instances/\d+$", instance_url)
     assert page.locator("[data-testid=state]").inner_text().strip() == "Draft"
@@ -59,7 +59,7 @@ def test_a_signatory_moves_a_commitment_and_another_organisation_is_refused(live
 def test_a_refused_step_shows_a_sentence_and_changes_nothing(live_server, browser_page):
     page, base = browser_page, live_server
     sign_in(page, base, "bastien.roux@clairvoie.example")
-    page.click("[data-testid=inbox] a:has-text(\"Clairvoie Analytique\"):has-text(\"/ COMMUNIQUER\")")
+    page.click('[data-testid=inbox] a:has-text("Clairvoie Analytique"):has-text("/ COMMUNIQUER")')
     page.click("[data-testid=fire-add_evidence]")
     page.wait_for_load_state()
     assert page.locator("[data-testid=state]").inner_text().strip() == "Declared"

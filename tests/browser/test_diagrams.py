@@ -30,7 +30,7 @@ def test_the_instance_page_highlights_the_current_state(live_server, browser_pag
     page.fill("input[name=email]", "bastien.roux@clairvoie.example")
     page.fill("input[name=password]", "govflow-demo")
     page.click("form.card button[type=submit]")
-    page.click("[data-testid=inbox] a:has-text(\"Clairvoie Analytique\"):has-text(\"/ COMMUNIQUER\")")
+    page.click('[data-testid=inbox] a:has-text("Clairvoie Analytique"):has-text("/ COMMUNIQUER")')
     page.wait_for_selector("[data-testid=diagram][data-rendered='1']")
     active = page.locator("[data-testid=diagram] svg g.node.s_active")
     assert active.count() == 1
