@@ -235,6 +235,35 @@ def withdraw_signature(actor: Any, signature: Signature, reason: str) -> Signatu
     return signature
 
 
+def move_signature(actor: Any, signature: Signature, charter: CharterDef) -> Signature:
+    """Move an organisation to a newer version of a charter it signed, as the version's migration table says.
+
+    The new version is signed (an attested act); each of its pillars gets a draft commitment whose statement and
+    themes carry over, come from another item, or start blank. The old signature stays, marked as superseded.
+    """
+    if not is_officer(actor, signature.organisation_id):
+        raise NotPermitted(_("Only an officer of the organisation can move it to a new version of the charter."))
+    if signature.withdrawn_at is not None or signature.superseded_by_id is not None:
+        raise CharterError(_("This signature was withdrawn or already moved to a newer version."))
+    if charter.slug != signature.charter or charter.version <= signature.charter_version:
+        raise CharterError(_("Choose a newer version of the same charter."))
+    if charter.migration is None or charter.migration.from_version != signature.charter_version:
+        raise CharterError(_("This version says nothing about moving from version %(v)s.", v=signature.charter_version))
+    previous = {c.pillar: c for c in signature_commitments(signature) if c.statement}
+    moved = sign_charter(actor, signature.organisation, charter, charter.pillar_keys())
+    themes_allowed = set(charter.theme_keys())
+    for commitment in signature_commitments(moved):
+        rule = charter.migration.items.get(commitment.pillar)
+        source_key = rule.source if rule is not None and rule.mode in ("carry", "from") else None
+        source = previous.get(source_key) if source_key else None
+        if source is not None:
+            commitment.statement = source.statement
+            commitment.themes = [t for t in (source.themes or []) if t in themes_allowed]
+    signature.superseded_by_id = moved.id
+    db.session.flush()
+    return moved
+
+
 def signature_for_instance(instance_id: int) -> Signature | None:
     """The signature whose lifecycle is instance ``instance_id``."""
     return db.session.scalar(sa.select(Signature).where(Signature.instance_id == instance_id))

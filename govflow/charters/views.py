@@ -218,7 +218,11 @@ def organisation(organisation_id: int):
                 _("Maturity by theme and year"),
                 {"level": _("Level"), "not_concerned": _("Not concerned"), "year": _("Year"), "empty": _("No self-assessment yet")},
             )
-    newer = {s.id: catalog.get(s.charter) for s in signatures if s.withdrawn_at is None and catalog.get(s.charter).version > s.charter_version}
+    newer = {
+        s.id: catalog.get(s.charter)
+        for s in signatures
+        if s.withdrawn_at is None and s.superseded_by_id is None and catalog.get(s.charter).version > s.charter_version
+    }
     return render_template(
         "charters/organisation.html",
         org=org,
@@ -327,6 +331,28 @@ def withdraw(signature_id: int):
         status = 422
     charter = get_catalog().get(signature.charter, signature.charter_version)
     return render_template("charters/withdraw.html", s=signature, c=charter, form=form), status
+
+
+@bp.post("/signatures/<int:signature_id>/move")
+@signed_in
+def move(signature_id: int):
+    """Move the organisation to the latest version of a charter it signed (statements carried over as the charter says).
+
+    :raise 403: not an officer. :raise 409/422: nothing to move to.
+    """
+    signature = _signature(signature_id)
+    if not services.is_officer(current_user, signature.organisation_id):
+        abort(403, _("Only an officer of the organisation can move it to a new version of the charter."))
+    latest = get_catalog().get(signature.charter)
+    try:
+        services.move_signature(current_user, signature, latest)
+    except (services.CharterError, EngineError) as exc:
+        db.session.rollback()
+        message, status = _refusal(exc)
+        return render_template("errors/error.html", status=status, message=message), status
+    db.session.commit()
+    flash(_("Moved to version %(v)s: review the carried-over commitments, then declare them.", v=latest.version), "success")
+    return redirect(url_for("charters.organisation", organisation_id=signature.organisation_id)), 303
 
 
 @bp.route("/signatures/<int:signature_id>/commitments/new", methods=["GET", "POST"])
