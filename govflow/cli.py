@@ -34,27 +34,40 @@ audit = AppGroup("audit", help="Tamper evidence.")
 charters = AppGroup("charters", help="Charters as data (workflows/charters/*.yaml).")
 
 
-@workflows.command("check", with_appcontext=False)
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def workflows_check(paths: tuple[Path, ...]) -> None:
-    """Validate definition files (default: the bundled workflows/); print file:line: message per problem."""
-    from .charters import register as register_charters
-    from .engine.definitions import definition_files, load_definitions
-    from .instances.registry import WorkflowRegistry
+def _check_files(load, targets: list[Path], describe) -> None:
+    """Run a loader over ``targets``; print file:line: message per problem and exit 1, or one line per file."""
+    from .engine.definitions import definition_files
 
-    registry = WorkflowRegistry()
-    register_charters(registry)
-    targets = list(paths) or [PROJECT_ROOT / "workflows"]
     try:
-        found = load_definitions(targets, registry.build_engine().registry.vocabulary(), base=Path.cwd())
+        found = load(targets)
     except DefinitionError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         n = len(exc.problems)
         click.echo(f"{n} problem{'s' if n != 1 else ''} found in {len(definition_files(targets))} file(s).", err=True)
         sys.exit(1)
-    for d in found:
-        click.echo(f"ok  {d.file}: {d.name} version {d.version} ({len(d.states)} states, {len(d.transitions)} transitions)")
+    for item in found:
+        click.echo(f"ok  {describe(item)}")
+
+
+@workflows.command("check", with_appcontext=False)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def workflows_check(paths: tuple[Path, ...]) -> None:
+    """Validate definition files (default: the bundled workflows/); print file:line: message per problem."""
+    from .attestations.services import register as register_attestations
+    from .charters import register as register_charters
+    from .engine.definitions import load_definitions
+    from .instances.registry import WorkflowRegistry
+
+    registry = WorkflowRegistry()
+    register_attestations(registry)
+    register_charters(registry)
+    vocabulary = registry.build_engine().registry.vocabulary()
+    _check_files(
+        lambda targets: load_definitions(targets, vocabulary, base=Path.cwd()),
+        list(paths) or [PROJECT_ROOT / "workflows"],
+        lambda d: f"{d.file}: {d.name} version {d.version} ({len(d.states)} states, {len(d.transitions)} transitions)",
+    )
 
 
 @workflows.command("load")
@@ -82,19 +95,13 @@ def workflows_load() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def charters_check(paths: tuple[Path, ...]) -> None:
     """Validate charter files (default: workflows/charters/); print file:line: message per problem."""
-    from .charters.definitions import charter_files, load_charters
+    from .charters.definitions import load_charters
 
-    targets = list(paths) or [PROJECT_ROOT / "workflows" / "charters"]
-    try:
-        found = load_charters(targets, base=Path.cwd())
-    except DefinitionError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        n = len(exc.problems)
-        click.echo(f"{n} problem{'s' if n != 1 else ''} found in {len(charter_files(targets))} file(s).", err=True)
-        sys.exit(1)
-    for c in found:
-        click.echo(f"ok  {c.file}: {c.slug} version {c.version} ({len(c.pillars)} pillars, {len(c.themes)} themes)")
+    _check_files(
+        lambda targets: load_charters(targets, base=Path.cwd()),
+        list(paths) or [PROJECT_ROOT / "workflows" / "charters"],
+        lambda c: f"{c.file}: {c.slug} version {c.version} ({len(c.pillars)} pillars, {len(c.themes)} themes)",
+    )
 
 
 @workflows.command("list")

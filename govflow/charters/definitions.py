@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from govflow.engine.definitions import definition_files
+from govflow.engine.definitions import definition_files, read_files
 from govflow.engine.durations import Duration, parse_duration
 from govflow.engine.errors import DefinitionError, Problem
 from govflow.engine.yamlload import LineDict, LineList, load_yaml
@@ -492,13 +492,7 @@ def load_charters(paths: list[str | Path], base: Path | None = None) -> list[Cha
     found: list[CharterDef] = []
     incomplete: list[CharterDef] = []
     where: dict[tuple[str, int], CharterDef] = {}
-    for path in charter_files(paths):
-        shown = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(shown, 1, f"cannot read the file: {exc.__class__.__name__}"))
-            continue
+    for shown, text in read_files(paths, base, problems):
         charter, found_problems = _parse(text, shown)
         problems.extend(found_problems)
         if charter is None:

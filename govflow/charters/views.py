@@ -39,6 +39,28 @@ def _refusal(exc: Exception) -> tuple[str, int]:
     return str(exc), getattr(exc, "status", 422)
 
 
+REFUSALS = (services.CharterError, NotPermitted, EngineError, ValueError)
+
+
+def _run_form(form, action, success, target):
+    """Validate ``form``, run ``action``, commit and redirect; a refusal is rolled back and flashed.
+
+    Returns (response or None, status): the caller renders its page again with the status when no response.
+    """
+    if not form.validate_on_submit():
+        return None, 422 if form.is_submitted() else 200
+    try:
+        result = action()
+    except REFUSALS as exc:
+        db.session.rollback()
+        message, status = _refusal(exc)
+        flash(message, "error")
+        return None, status
+    db.session.commit()
+    flash(success(result) if callable(success) else success, "success")
+    return redirect(target(result)), 302
+
+
 def can_view_organisation(user, organisation: Organisation) -> bool:
     """Members, administrators, committee members and programme managers see an organisation's page."""
     return services.is_member(user, organisation.id) or user.has_role("admin", "committee_member", "programme_manager")
@@ -94,29 +116,20 @@ def sign(slug: str, version: int):
         abort(403, _("Only an officer of an organisation can sign a charter on its behalf."))
     form = sign_form(c)
     form.organisation_id.choices = _choices(orgs)
-    status = 200
-    if form.validate_on_submit():
-        accepted = [p.key for p in c.pillars if getattr(form, f"pillar_{p.key}").data]
-        org = db.session.get(Organisation, form.organisation_id.data)
-        try:
-            signature = services.sign_charter(current_user, org, c, accepted)
-        except (services.CharterError, NotPermitted, services.AlreadySigned) as exc:
-            db.session.rollback()
-            message, status = _refusal(exc)
-            flash(message, "error")
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "%(org)s signed %(charter)s. A draft commitment was created for each pillar: describe them, then declare them.",
-                    org=org.name,
-                    charter=tr(c.title),
-                ),
-                "success",
-            )
-            return redirect(url_for("charters.organisation", organisation_id=signature.organisation_id))
-    elif form.is_submitted():
-        status = 422
+    response, status = _run_form(
+        form,
+        lambda: services.sign_charter(
+            current_user, db.session.get(Organisation, form.organisation_id.data), c, [p.key for p in c.pillars if getattr(form, f"pillar_{p.key}").data]
+        ),
+        lambda signature: _(
+            "%(org)s signed %(charter)s. A draft commitment was created for each pillar: describe them, then declare them.",
+            org=signature.organisation.name,
+            charter=tr(c.title),
+        ),
+        lambda signature: url_for("charters.organisation", organisation_id=signature.organisation_id),
+    )
+    if response:
+        return response
     return render_template("charters/sign.html", c=c, form=form), status
 
 
@@ -139,22 +152,16 @@ def my_organisations():
 def new_organisation():
     """Create an organisation; its creator becomes an officer."""
     form = OrganisationForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            org = services.create_organisation(
-                form.name.data, form.kind.data, form.country.data, form.identifier.data, form.website.data, founder=db.session.get(User, current_user.id)
-            )
-        except services.CharterError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Organisation created. You are its officer."), "success")
-            return redirect(url_for("charters.organisation", organisation_id=org.id))
-    elif form.is_submitted():
-        status = 422
+    response, status = _run_form(
+        form,
+        lambda: services.create_organisation(
+            form.name.data, form.kind.data, form.country.data, form.identifier.data, form.website.data, founder=db.session.get(User, current_user.id)
+        ),
+        _("Organisation created. You are its officer."),
+        lambda org: url_for("charters.organisation", organisation_id=org.id),
+    )
+    if response:
+        return response
     return render_template("charters/organisation_form.html", form=form, org=None), status
 
 
@@ -169,28 +176,16 @@ def edit_organisation(organisation_id: int):
     if not services.can_manage_organisation(current_user, org):
         abort(403)
     form = OrganisationForm(obj=org)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.update_organisation(
-                current_user,
-                org,
-                name=form.name.data,
-                kind=form.kind.data,
-                country=form.country.data,
-                identifier=form.identifier.data,
-                website=form.website.data,
-            )
-        except services.CharterError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("charters.organisation", organisation_id=org.id))
-    elif form.is_submitted():
-        status = 422
+    response, status = _run_form(
+        form,
+        lambda: services.update_organisation(
+            current_user, org, name=form.name.data, kind=form.kind.data, country=form.country.data, identifier=form.identifier.data, website=form.website.data
+        ),
+        _("Saved."),
+        lambda _org: url_for("charters.organisation", organisation_id=org.id),
+    )
+    if response:
+        return response
     return render_template("charters/organisation_form.html", form=form, org=org), status
 
 
@@ -315,20 +310,14 @@ def withdraw(signature_id: int):
     if signature.withdrawn_at is not None:
         abort(409, _("This signature was already withdrawn."))
     form = WithdrawForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.withdraw_signature(current_user, signature, form.reason.data)
-        except (services.CharterError, EngineError) as exc:
-            db.session.rollback()
-            message, status = _refusal(exc)
-            flash(message, "error")
-        else:
-            db.session.commit()
-            flash(_("The organisation withdrew from the charter. This is shown on the public register."), "success")
-            return redirect(url_for("charters.organisation", organisation_id=signature.organisation_id))
-    elif form.is_submitted():
-        status = 422
+    response, status = _run_form(
+        form,
+        lambda: services.withdraw_signature(current_user, signature, form.reason.data),
+        _("The organisation withdrew from the charter. This is shown on the public register."),
+        lambda _s: url_for("charters.organisation", organisation_id=signature.organisation_id),
+    )
+    if response:
+        return response
     charter = get_catalog().get(signature.charter, signature.charter_version)
     return render_template("charters/withdraw.html", s=signature, c=charter, form=form), status
 
@@ -368,22 +357,16 @@ def new_commitment(signature_id: int):
     charter = get_catalog().get(signature.charter, signature.charter_version)
     form = _commitment_form(charter, signature.organisation)
     form.pillar.data = form.pillar.data or request.args.get("pillar")
-    status = 200
-    if form.validate_on_submit():
-        try:
-            commitment = services.create_commitment(
-                current_user, signature, form.pillar.data, form.statement.data, form.themes.data, form.owner_id.data, form.target_date.data
-            )
-        except (services.CharterError, NotPermitted) as exc:
-            db.session.rollback()
-            message, status = _refusal(exc)
-            flash(message, "error")
-        else:
-            db.session.commit()
-            flash(_("Commitment registered as a draft."), "success")
-            return redirect(url_for("instances.show", instance_id=commitment.instance_id))
-    elif form.is_submitted():
-        status = 422
+    response, status = _run_form(
+        form,
+        lambda: services.create_commitment(
+            current_user, signature, form.pillar.data, form.statement.data, form.themes.data, form.owner_id.data, form.target_date.data
+        ),
+        _("Commitment registered as a draft."),
+        lambda commitment: url_for("instances.show", instance_id=commitment.instance_id),
+    )
+    if response:
+        return response
     return render_template("charters/commitment_form.html", form=form, signature=signature, c=charter, commitment=None), status
 
 
@@ -414,20 +397,14 @@ def edit_commitment(commitment_id: int):
     charter = get_catalog().get(commitment.charter, commitment.charter_version)
     form = _commitment_form(charter, commitment.organisation, obj=commitment)
     form.pillar.data = commitment.pillar
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.update_commitment(current_user, commitment, form.statement.data, form.themes.data, form.owner_id.data, form.target_date.data)
-        except (services.CharterError, NotPermitted) as exc:
-            db.session.rollback()
-            message, status = _refusal(exc)
-            flash(message, "error")
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("instances.show", instance_id=commitment.instance_id))
-    elif form.is_submitted():
-        status = 422
+    response, status = _run_form(
+        form,
+        lambda: services.update_commitment(current_user, commitment, form.statement.data, form.themes.data, form.owner_id.data, form.target_date.data),
+        _("Saved."),
+        lambda _c: url_for("instances.show", instance_id=commitment.instance_id),
+    )
+    if response:
+        return response
     return render_template("charters/commitment_form.html", form=form, signature=commitment.signature, c=charter, commitment=commitment), status
 
 
@@ -499,24 +476,19 @@ def assessment(signature_id: int):
         abort(409, _("This charter has no self-assessment themes."))
     year = request.args.get("year", type=int) or utcnow().year
     form = assessment_form(charter, year=str(year))
-    status = 200
-    if form.validate_on_submit():
+
+    def submit():
         answers = {}
         for t in charter.themes:
             level = getattr(form, f"level_{t.key}").data
             answers[t.key] = (int(level) if level not in (None, "") else None, getattr(form, f"nc_{t.key}").data, getattr(form, f"why_{t.key}").data)
-        try:
-            services.submit_self_assessment(current_user, signature, int(form.year.data), answers)
-        except (services.CharterError, NotPermitted, ValueError) as exc:
-            db.session.rollback()
-            message, status = _refusal(exc)
-            flash(message, "error")
-        else:
-            db.session.commit()
-            flash(_("Self-assessment recorded."), "success")
-            return redirect(url_for("charters.organisation", organisation_id=signature.organisation_id))
-    elif form.is_submitted():
-        status = 422
+        return services.submit_self_assessment(current_user, signature, int(form.year.data), answers)
+
+    response, status = _run_form(
+        form, submit, _("Self-assessment recorded."), lambda _a: url_for("charters.organisation", organisation_id=signature.organisation_id)
+    )
+    if response:
+        return response
     return render_template("charters/assessment.html", s=signature, c=charter, form=form, year=year), status
 
 

@@ -418,18 +418,22 @@ def definition_files(paths: list[str | Path]) -> list[Path]:
     return out
 
 
+def read_files(paths: list[str | Path], base: Path | None, problems: list[Problem]):
+    """Yield (shown name, text) of every YAML file under ``paths``; unreadable files become problems."""
+    for path in definition_files(paths):
+        shown = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)
+        try:
+            yield shown, path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(shown, 1, f"cannot read the file: {exc.__class__.__name__}"))
+
+
 def load_definitions(paths: list[str | Path], vocabulary: Vocabulary, base: Path | None = None) -> list[Definition]:
     """Load every definition file under ``paths``; raise DefinitionError listing every problem."""
     problems: list[Problem] = []
     found: list[Definition] = []
     keys: dict[tuple[str, int], str] = {}
-    for path in definition_files(paths):
-        shown = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(shown, 1, f"cannot read the file: {exc.__class__.__name__}"))
-            continue
+    for shown, text in read_files(paths, base, problems):
         definition, found_problems = parse_definition(text, shown, vocabulary)
         problems.extend(found_problems)
         if definition is None:
