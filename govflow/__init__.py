@@ -9,6 +9,20 @@ from flask import Flask
 from .config import PROJECT_ROOT, load_config
 
 
+def build_registry():
+    """The workflow registry with every domain's relations, guards, hooks and subjects."""
+    from .attestations.services import register as register_attestations
+    from .charters import register as register_charters
+    from .instances.registry import WorkflowRegistry
+    from .reviews.workflow import register as register_reviews
+
+    registry = WorkflowRegistry()
+    register_attestations(registry)
+    register_charters(registry)
+    register_reviews(registry)
+    return registry
+
+
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
     """Build the Flask app; raise engine.DefinitionError when a bundled workflow is invalid."""
     app = Flask(
@@ -25,16 +39,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from . import web
     from .accounts import views as account_views
     from .attestations import views as attestation_views
-    from .attestations.services import register as register_attestations
-    from .charters import register as register_charters
     from .charters import views as charter_views
     from .charters.catalog import load_catalog
     from .extensions import babel, csrf, db, login_manager, migrate
     from .i18n import select_locale, select_timezone
     from .instances import views as instance_views
-    from .instances.registry import WorkflowRegistry
     from .main import views as main_views
     from .register import views as register_views
+    from .reviews import views as review_views
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -43,9 +55,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.init_app(app)
     web.configure_database(app)
 
-    registry = WorkflowRegistry()
-    register_attestations(registry)
-    register_charters(registry)
+    registry = build_registry()
     engine = registry.build_engine()
     paths = app.config["WORKFLOWS_PATH"]
     engine.load([paths] if isinstance(paths, str) else paths, base=PROJECT_ROOT)
@@ -54,7 +64,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     charter_paths = app.config["CHARTERS_PATH"]
     app.extensions["govflow.charters"] = load_catalog([charter_paths] if isinstance(charter_paths, str) else charter_paths, base=PROJECT_ROOT)
 
-    for module in (main_views, account_views, instance_views, charter_views, attestation_views, register_views):
+    for module in (main_views, account_views, instance_views, charter_views, attestation_views, register_views, review_views):
         app.register_blueprint(module.bp)
     web.install(app)
     return app

@@ -54,15 +54,10 @@ def _check_files(load, targets: list[Path], describe) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def workflows_check(paths: tuple[Path, ...]) -> None:
     """Validate definition files (default: the bundled workflows/); print file:line: message per problem."""
-    from .attestations.services import register as register_attestations
-    from .charters import register as register_charters
+    from . import build_registry
     from .engine.definitions import load_definitions
-    from .instances.registry import WorkflowRegistry
 
-    registry = WorkflowRegistry()
-    register_attestations(registry)
-    register_charters(registry)
-    vocabulary = registry.build_engine().registry.vocabulary()
+    vocabulary = build_registry().build_engine().registry.vocabulary()
     _check_files(
         lambda targets: load_definitions(targets, vocabulary, base=Path.cwd()),
         list(paths) or [PROJECT_ROOT / "workflows"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -159,6 +160,101 @@ def _sign(org: Organisation, slug: str, months_ago: int, pillars: dict, reason: 
         withdraw_signature(officer, signature, reason)
 
 
+COMMITTEE = "Comité d'éthique de la donnée (démo)"
+# e-mail, committee role, declared interests
+COMMITTEE_MEMBERS = [
+    ("damien.oudin@comite.example", "chair", [("Université du Midi (démo)", "works_for")]),
+    ("elise.varenne@comite.example", "secretary", []),
+    ("fabrice.nalet@comite.example", "member", [("Commune de Saint-Aubrac", "advises")]),
+    ("gaelle.pons@comite.example", "member", [("Fondation Pour Demain (démo)", "funded_by")]),
+]
+
+
+def _dossier(purpose: str) -> dict:
+    return {
+        "purpose": purpose,
+        "data_used": "Service records of the last three years, kept by the organisation; no data bought from third parties.",
+        "personal_data": "Names and contact details are removed before use; the legal basis is the public-service mission.",
+        "minimisation": "Only the fields the model needs are extracted; extracts are deleted after 12 months.",
+        "anonymisation": "Identifiers are replaced by random keys before the data leaves the service.",
+        "rights": "People are told on the service's page and can object or ask for access through the data protection officer.",
+        "dpia": "done",
+        "dpia_details": "Impact assessment carried out with the data protection officer and reviewed yearly.",
+        "fairness": "Results are compared across districts and age groups each quarter.",
+        "human_oversight": "An agent checks every suggestion before anything is decided for a person.",
+        "environment": "The model is small and retrained twice a year on existing servers.",
+        "training": "Trained on pseudonymised past records only.",
+        "inference": "Used to suggest, never to decide; suggestions are logged.",
+    }
+
+
+# organisation, title, final step: "draft" | "submitted" | "examination" | "vote" | "decided"
+REFERRALS = [
+    ("Commune de Saint-Aubrac", "Suggesting training paths to job seekers", "decided"),
+    ("Clairvoie Analytique", "Forecasting bus ridership for the metropolis", "vote"),
+    ("Clairvoie Analytique", "Spotting duplicate invoices in public procurement", "examination"),
+    ("Lycée des Trois-Rivières", "Guidance assistant for pupils' study choices", "submitted"),
+    ("Association Données Communes", "Map of open datasets for small towns", "draft"),
+]
+
+
+def _ensure_committee() -> tuple[Any, int]:
+    from .reviews.models import Committee
+    from .reviews.services import add_committee_member, create_committee, declare_interests
+
+    committee = db.session.scalar(sa.select(Committee).where(Committee.name == COMMITTEE))
+    if committee is not None:
+        return committee, 0
+    committee = create_committee(COMMITTEE, publish_policy="with_consent")
+    for email, role, interests in COMMITTEE_MEMBERS:
+        user = find_user(email)
+        add_committee_member(committee, user, role, term_start=utcnow().date() - timedelta(days=400))
+        declare_interests(user, [{"organisation": o, "relation": r} for o, r in interests])
+    return committee, 1
+
+
+def _refer(committee, org: Organisation, title: str, stage: str) -> None:
+    from .engine import SYSTEM
+    from .reviews.services import assign_rapporteur, cast_vote, create_referral
+
+    holder = find_user(next(o[5] for o in ORGANISATIONS if o[0] == org.name))
+    secretary, chair = find_user("elise.varenne@comite.example"), find_user("damien.oudin@comite.example")
+    referral = create_referral(
+        holder,
+        org,
+        committee,
+        title,
+        _dossier(f"{title}: to serve residents better with public data."),
+        ["Université du Midi (démo)"] if stage == "vote" else [],
+        ["occitanie-data-ethics"],
+        publish_consent=True,
+    )
+    steps = {"draft": 0, "submitted": 1, "examination": 2, "vote": 3, "decided": 4}[stage]
+    if steps >= 1:
+        fire_transition(holder, referral.instance, "submit", {})
+    if steps >= 2:
+        fire_transition(secretary, referral.instance, "declare_admissible", {})
+        assign_rapporteur(secretary, referral, find_user("gaelle.pons@comite.example").id)
+    if steps >= 3:
+        fire_transition(secretary, referral.instance, "assign_rapporteurs", {})
+        fire_transition(chair if stage != "vote" else secretary, referral.instance, "open_deliberation", {})
+        fire_transition(secretary, referral.instance, "open_vote", {})
+        cast_vote(find_user("gaelle.pons@comite.example"), referral, "favourable_with_conditions", "Publish the quarterly fairness review.")
+    if steps >= 4:
+        cast_vote(chair, referral, "favourable_with_conditions", "Keep a human check on every suggestion.")
+        cast_vote(secretary, referral, "favourable", None)
+        fire_transition(SYSTEM, referral.instance, "close_vote", {})
+        fire_transition(
+            secretary,
+            referral.instance,
+            "record_with_conditions",
+            {
+                "rationale": "The project serves a clear public interest and its safeguards are proportionate.",
+                "conditions": "Publish the quarterly fairness review on the town's website.\nLet an agent validate every suggestion.",
+            },
+        )
+
+
 def load_demo() -> int:
     """Create whatever demo item is missing; return how many were created (0 on a second run)."""
     register_definitions(get_engine())
@@ -167,6 +263,14 @@ def load_demo() -> int:
     created = _ensure_users()
     made, orgs = _ensure_organisations()
     created += made
+    committee, made = _ensure_committee()
+    created += made
+    from .reviews.models import Referral
+
+    for org_name, title, stage in REFERRALS:
+        if db.session.scalar(sa.select(Referral.id).where(Referral.title == title)) is None:
+            _refer(committee, orgs[org_name], title, stage)
+            created += 1
     for org_name, slug, months_ago, pillars, reason in SIGNATURES:
         org = orgs[org_name]
         exists = db.session.scalar(sa.select(Signature.id).where(Signature.organisation_id == org.id, Signature.charter == slug))

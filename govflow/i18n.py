@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -10,6 +10,8 @@ from flask_login import current_user
 def select_locale() -> str:
     """The session's choice, else the user's preference, else the browser's best match, else English."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # commands (tick, demo, migrate) speak the default language
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -20,6 +22,8 @@ def select_locale() -> str:
 
 def select_timezone() -> str | None:
     """The user's time zone, else the configured default."""
+    if not has_request_context():
+        return None
     if current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return None

@@ -53,6 +53,7 @@ class WorkflowRegistry:
             "reason": InputSpec("reason", "text", 4000),
             "rationale": InputSpec("rationale", "text", 8000),
             "evidence_url": InputSpec("evidence_url", "url", 2000),
+            "conditions": InputSpec("conditions", "text", 8000),
         }
     )
 
@@ -111,4 +112,5 @@ INPUT_LABELS = {
     "reason": _l("Reason"),
     "rationale": _l("Rationale"),
     "evidence_url": _l("Evidence (web address)"),
+    "conditions": _l("Conditions (one per line)"),
 }

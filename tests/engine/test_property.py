@@ -43,7 +43,9 @@ def test_random_trigger_sequences_follow_the_definition_and_history_replays(name
         allowed = definition.transition(before, trigger)
         actor = SYSTEM if as_system else ALL_ROLES
         try:
-            event = ENGINE.fire(item, trigger, actor, inputs={"comment": "c", "reason": "r", "evidence_url": "https://example.org/e"})
+            event = ENGINE.fire(
+                item, trigger, actor, inputs={"comment": "c", "reason": "r", "rationale": "x", "conditions": "y", "evidence_url": "https://example.org/e"}
+            )
         except EngineError:
             assert item.status == before, "a refused trigger must not move the instance"
             continue

@@ -6,11 +6,30 @@ from types import SimpleNamespace
 
 from govflow.engine import Engine, InputSpec, Registry, Vocabulary
 
-ROLES = {"signatory", "reviewer", "admin", "org_member", "org_officer"}
-INPUTS = {"comment": InputSpec("comment"), "reason": InputSpec("reason"), "evidence_url": InputSpec("evidence_url", "url", 2000)}
+ROLES = {"signatory", "reviewer", "admin", "org_member", "org_officer", "referral_holder", "referral_secretary", "referral_chair"}
+REVIEW_GUARDS = (
+    "dossier_complete",
+    "has_rapporteurs",
+    "vote_may_close",
+    "tally_favourable",
+    "tally_favourable_with_conditions",
+    "tally_changes_requested",
+    "tally_unfavourable",
+    "tally_calls_new_round",
+    "dossier_changed",
+    "reconsideration_available",
+    "conditions_resolved",
+)
+INPUTS = {
+    "comment": InputSpec("comment"),
+    "reason": InputSpec("reason"),
+    "rationale": InputSpec("rationale"),
+    "conditions": InputSpec("conditions"),
+    "evidence_url": InputSpec("evidence_url", "url", 2000),
+}
 
 
-def vocabulary(guards=("has_statement", "independent_of_organisation", "has_evidence", "has_fresh_evidence")) -> Vocabulary:
+def vocabulary(guards=("has_statement", "independent_of_organisation", "has_evidence", "has_fresh_evidence", *REVIEW_GUARDS)) -> Vocabulary:
     """The names test definitions may use."""
     return Vocabulary(set(ROLES), set(guards), dict(INPUTS))
 
@@ -45,6 +64,7 @@ def make_engine(guards=None, org_of=lambda item: getattr(item, "org", None)) -> 
             "independent_of_organisation": lambda ctx: "you belong to this organisation" if getattr(ctx.instance, "org", None) in ctx.actor.orgs else None,
             "has_evidence": lambda ctx: None if ctx.inputs.get("evidence_url") or getattr(ctx.instance, "evidence", False) else "no evidence",
             "has_fresh_evidence": lambda ctx: None if ctx.inputs.get("evidence_url") else "no fresh evidence",
+            **{name: (lambda ctx: None) for name in REVIEW_GUARDS},
         }
     )
     return Engine(Registry(roles=set(ROLES) | {"committee_member", "programme_manager"}, guards=guards, inputs=dict(INPUTS), has_role=has_role))

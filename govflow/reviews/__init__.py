@@ -1,0 +1,1 @@
+"""Ethics committee reviews of projects: referrals, dossiers, the sealed vote and its decision."""

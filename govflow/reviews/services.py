@@ -1,0 +1,462 @@
+"""Services of independent ethics review: committees, interests and recusal, referrals and dossiers, sealed votes,
+decisions and their conditions. They take the actor, flush, and never commit."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..engine import SYSTEM, EngineError, NotPermitted, utcnow
+from ..extensions import db
+from ..instances.services import fire_transition, start_instance
+from . import dossier, tally
+from .models import (
+    Committee,
+    CommitteeMember,
+    Condition,
+    Decision,
+    DissentingOpinion,
+    DossierVersion,
+    InterestDeclaration,
+    Rapporteur,
+    Recusal,
+    Referral,
+    Vote,
+    VoteRound,
+)
+
+REFERRAL_WORKFLOW = "referral"
+RELATIONS = ("works_for", "advises", "funds", "funded_by")
+
+
+class ReviewError(ValueError):
+    """Input refused by a review service; the message says why."""
+
+    status = 422
+
+
+class VoteRefused(EngineError):
+    """A ballot that may not be cast (not eligible, recused, vote not open)."""
+
+    status = 403
+
+
+# -- committees and members ---------------------------------------------------------------------------------------
+DEFAULT_RULES = {
+    "quorum_kind": "share",
+    "quorum_value": 50,
+    "decision_rule": "simple_majority",
+    "tie_outcome": "new_round",
+    "no_majority_outcome": "changes_requested",
+}
+
+
+def create_committee(name: str, publish_policy: str = "with_consent", **rules: Any) -> Committee:
+    """Create a committee with its voting rules (checked by the tally's own validation)."""
+    rules = {**DEFAULT_RULES, **rules}
+    tally.Rules(**rules)
+    committee = Committee(name=name.strip(), publish_policy=publish_policy, **rules)
+    db.session.add(committee)
+    db.session.flush()
+    return committee
+
+
+def add_committee_member(
+    committee: Committee, user: Any, role: str = "member", term_start: date | None = None, term_end: date | None = None
+) -> CommitteeMember:
+    """Appoint ``user`` to ``committee`` with a role and a term."""
+    if role not in ("chair", "member", "secretary"):
+        raise ReviewError(_("Unknown committee role: %(role)s.", role=role))
+    member = CommitteeMember(committee=committee, user_id=user.id, role=role, term_start=term_start or utcnow().date(), term_end=term_end)
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+def members_in_term(committee_id: int, on: date | None = None) -> list[CommitteeMember]:
+    """The committee's members whose term covers ``on`` (today by default)."""
+    on = on or utcnow().date()
+    return list(
+        db.session.scalars(
+            sa.select(CommitteeMember)
+            .where(
+                CommitteeMember.committee_id == committee_id,
+                CommitteeMember.term_start <= on,
+                sa.or_(CommitteeMember.term_end.is_(None), CommitteeMember.term_end >= on),
+            )
+            .order_by(CommitteeMember.user_id)
+        )
+    )
+
+
+def committee_role(user: Any, committee_id: int) -> str | None:
+    """``user``'s role in the committee (in term), or None."""
+    if user is None or user is SYSTEM or not getattr(user, "is_authenticated", False):
+        return None
+    return next((m.role for m in members_in_term(committee_id) if m.user_id == user.id), None)
+
+
+# -- declarations of interests and recusal -------------------------------------------------------------------------
+def _norm(name: str) -> str:
+    """A comparable form of an organisation's name (case, accents, punctuation and spacing ignored)."""
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def declare_interests(actor: Any, interests: list[dict], personal_links: str | None = None) -> InterestDeclaration:
+    """Record a new dated version of ``actor``'s declaration of interests."""
+    clean = []
+    for item in interests:
+        name, relation = (item.get("organisation") or "").strip(), item.get("relation")
+        if not name:
+            continue
+        if relation not in RELATIONS:
+            raise ReviewError(_("Unknown relation: %(relation)s.", relation=relation))
+        clean.append({"organisation": name, "relation": relation})
+    last = db.session.scalar(sa.select(sa.func.max(InterestDeclaration.version)).where(InterestDeclaration.user_id == actor.id)) or 0
+    declaration = InterestDeclaration(
+        user_id=actor.id, version=last + 1, interests=clean, personal_links=(personal_links or "").strip() or None, declared_at=utcnow()
+    )
+    db.session.add(declaration)
+    db.session.flush()
+    return declaration
+
+
+def current_declaration(user_id: int) -> InterestDeclaration | None:
+    """The latest version of a person's declaration of interests."""
+    return db.session.scalar(sa.select(InterestDeclaration).where(InterestDeclaration.user_id == user_id).order_by(InterestDeclaration.version.desc()).limit(1))
+
+
+def latest_dossier(referral: Referral) -> DossierVersion | None:
+    """The latest version of the referral's dossier."""
+    return db.session.scalar(sa.select(DossierVersion).where(DossierVersion.referral_id == referral.id).order_by(DossierVersion.number.desc()).limit(1))
+
+
+def conflicts(referral: Referral) -> dict[int, str]:
+    """Members in term whose current declaration names the referring organisation or a partner: user id → reason."""
+    version = latest_dossier(referral)
+    names = {_norm(referral.organisation.name): referral.organisation.name}
+    for partner in version.partners if version else []:
+        names.setdefault(_norm(partner), partner)
+    out = {}
+    for member in members_in_term(referral.committee_id):
+        declaration = current_declaration(member.user_id)
+        for item in declaration.interests if declaration else []:
+            if _norm(item["organisation"]) in names:
+                out[member.user_id] = _(
+                    "Declared interest (%(relation)s) in %(org)s.", relation=item["relation"].replace("_", " "), org=names[_norm(item["organisation"])]
+                )
+                break
+    return out
+
+
+def refresh_recusals(referral: Referral) -> list[Recusal]:
+    """Add an automatic recusal for each conflicted member not yet recused; return the new ones."""
+    existing = {r.user_id for r in recusals(referral)}
+    added = []
+    for user_id, reason in conflicts(referral).items():
+        if user_id not in existing:
+            recusal = Recusal(referral_id=referral.id, user_id=user_id, kind="automatic", reason=reason, recorded_at=utcnow())
+            db.session.add(recusal)
+            added.append(recusal)
+    db.session.flush()
+    return added
+
+
+def recusals(referral: Referral) -> list[Recusal]:
+    """Recusals recorded on a referral."""
+    return list(db.session.scalars(sa.select(Recusal).where(Recusal.referral_id == referral.id).order_by(Recusal.recorded_at)))
+
+
+def is_recused(user: Any, referral: Referral) -> bool:
+    """Whether ``user`` is recused from the referral."""
+    return db.session.get(Recusal, (referral.id, getattr(user, "id", None))) is not None
+
+
+def recuse(actor: Any, referral: Referral, user_id: int, reason: str) -> Recusal:
+    """A member recuses themselves, or the chair records a member's recusal; a reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReviewError(_("A recusal needs a reason."))
+    role = committee_role(actor, referral.committee_id)
+    if actor.id == user_id and role is not None:
+        kind = "self"
+    elif role == "chair" and not is_recused(actor, referral):
+        kind = "chair"
+    else:
+        raise NotPermitted(_("Only the member concerned or the committee's chair can record a recusal."))
+    if committee_role(db.session.get(_user(), user_id), referral.committee_id) is None:
+        raise ReviewError(_("This person is not a member of the committee."))
+    if db.session.get(Recusal, (referral.id, user_id)) is not None:
+        raise ReviewError(_("This member is already recused."))
+    recusal = Recusal(referral_id=referral.id, user_id=user_id, kind=kind, reason=reason, recorded_by_id=actor.id, recorded_at=utcnow())
+    db.session.add(recusal)
+    db.session.query(Rapporteur).filter_by(referral_id=referral.id, user_id=user_id).delete()
+    db.session.flush()
+    return recusal
+
+
+def _user():
+    from ..accounts.models import User
+
+    return User
+
+
+def eligible_members(referral: Referral) -> list[int]:
+    """User ids of the members who may vote: in term and not recused (the quorum base)."""
+    recused = {r.user_id for r in recusals(referral)}
+    return [m.user_id for m in members_in_term(referral.committee_id) if m.user_id not in recused]
+
+
+# -- referrals and dossiers ----------------------------------------------------------------------------------------
+def create_referral(
+    actor: Any, organisation: Any, committee: Committee, title: str, fields: dict, partners: list[str], charters: list[str], publish_consent: bool = False
+) -> Referral:
+    """File a draft referral of a project of ``organisation`` (its members only) with dossier version 1."""
+    from ..charters.services import is_member
+
+    if not is_member(actor, organisation.id):
+        raise NotPermitted(_("Only members of the organisation can refer its projects."))
+    title = (title or "").strip()
+    if not title:
+        raise ReviewError(_("A referral needs a title."))
+    instance = start_instance(actor, REFERRAL_WORKFLOW, title=f"{organisation.name}: {title}"[:300], subject_kind="referral")
+    referral = Referral(
+        committee=committee, organisation=organisation, instance=instance, title=title[:300], publish_consent=publish_consent, submitted_by_id=actor.id
+    )
+    db.session.add(referral)
+    db.session.flush()
+    _add_version(actor, referral, 1, fields, partners, charters)
+    return referral
+
+
+def _clean_list(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+
+def _add_version(actor, referral, number, fields, partners, charters) -> DossierVersion:
+    version = DossierVersion(
+        referral_id=referral.id,
+        number=number,
+        fields=dossier.clean(fields),
+        partners=_clean_list(partners),
+        charters=_clean_list(charters),
+        created_by_id=actor.id,
+        created_at=utcnow(),
+    )
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def update_dossier(actor: Any, referral: Referral, fields: dict, partners: list[str], charters: list[str]) -> DossierVersion:
+    """Edit the draft dossier, or add a new version after the committee asked for changes."""
+    from ..charters.services import is_member
+
+    if not is_member(actor, referral.organisation_id):
+        raise NotPermitted(_("Only members of the organisation can edit its dossier."))
+    status = referral.instance.status
+    current = latest_dossier(referral)
+    if status == "draft":
+        current.fields, current.partners, current.charters = dossier.clean(fields), _clean_list(partners), _clean_list(charters)
+        db.session.flush()
+        return current
+    if status == "changes_requested":
+        return _add_version(actor, referral, current.number + 1, fields, partners, charters)
+    raise ReviewError(_("The dossier can only be changed in draft or when the committee asked for changes."))
+
+
+def referral_for_instance(instance_id: int) -> Referral | None:
+    """The referral whose lifecycle is instance ``instance_id``."""
+    return db.session.scalar(sa.select(Referral).where(Referral.instance_id == instance_id))
+
+
+def dossier_versions(referral: Referral) -> list[DossierVersion]:
+    """Every version of the dossier, oldest first."""
+    return list(db.session.scalars(sa.select(DossierVersion).where(DossierVersion.referral_id == referral.id).order_by(DossierVersion.number)))
+
+
+def assign_rapporteur(actor: Any, referral: Referral, user_id: int) -> Rapporteur:
+    """The secretary or chair names an eligible member as rapporteur."""
+    if committee_role(actor, referral.committee_id) not in ("secretary", "chair") or is_recused(actor, referral):
+        raise NotPermitted(_("Only the committee's secretary or chair can assign rapporteurs."))
+    if user_id not in eligible_members(referral):
+        raise ReviewError(_("A rapporteur must be a member of the committee who is not recused."))
+    if db.session.get(Rapporteur, (referral.id, user_id)) is None:
+        db.session.add(Rapporteur(referral_id=referral.id, user_id=user_id, assigned_at=utcnow()))
+        db.session.flush()
+    return db.session.get(Rapporteur, (referral.id, user_id))
+
+
+def rapporteurs(referral: Referral) -> list[Rapporteur]:
+    """The referral's rapporteurs."""
+    return list(db.session.scalars(sa.select(Rapporteur).where(Rapporteur.referral_id == referral.id)))
+
+
+# -- votes ---------------------------------------------------------------------------------------------------------
+def current_round(referral: Referral) -> VoteRound | None:
+    """The latest vote round of the referral."""
+    return db.session.scalar(sa.select(VoteRound).where(VoteRound.referral_id == referral.id).order_by(VoteRound.number.desc()).limit(1))
+
+
+def open_round(referral: Referral, closes_at: datetime, now: datetime) -> VoteRound:
+    """Start the next vote round."""
+    last = current_round(referral)
+    vote_round = VoteRound(referral_id=referral.id, number=(last.number + 1) if last else 1, opened_at=now, closes_at=closes_at)
+    db.session.add(vote_round)
+    db.session.flush()
+    return vote_round
+
+
+def cast_vote(actor: Any, referral: Referral, choice: str, rationale: str | None) -> Vote:
+    """Cast or change ``actor``'s sealed ballot in the open round (one row per member and round, upserted)."""
+    if referral.instance.status != "vote_open":
+        raise VoteRefused(_("The vote is not open."))
+    if is_recused(actor, referral):
+        raise VoteRefused(_("You are recused from this referral: you cannot vote on it or see its votes."))
+    if actor.id not in eligible_members(referral):
+        raise VoteRefused(_("Only members of this committee can vote on its referrals."))
+    if choice not in ("favourable", "favourable_with_conditions", "changes_requested", "unfavourable", "abstain"):
+        raise ReviewError(_("Choose one of the proposed votes."))
+    rationale = (rationale or "").strip() or None
+    if choice not in ("favourable", "abstain") and not rationale:
+        raise ReviewError(_("Give the rationale of your vote."))
+    vote_round = current_round(referral)
+    now = utcnow()
+    values = {
+        "referral_id": referral.id,
+        "round_id": vote_round.id,
+        "member_id": actor.id,
+        "choice": choice,
+        "rationale": rationale,
+        "cast_at": now,
+        "changed_at": now,
+    }
+    insert = postgresql.insert(Vote) if db.engine.dialect.name == "postgresql" else sqlite.insert(Vote)
+    statement = insert.values(**values).on_conflict_do_update(
+        index_elements=["referral_id", "round_id", "member_id"],
+        set_={"choice": choice, "rationale": rationale, "changed_at": now},
+    )
+    db.session.execute(statement)
+    db.session.flush()
+    return db.session.scalar(sa.select(Vote).where(Vote.round_id == vote_round.id, Vote.member_id == actor.id))
+
+
+def my_vote(user: Any, referral: Referral) -> Vote | None:
+    """``user``'s own ballot in the current round (a member sees only their own before closing)."""
+    vote_round = current_round(referral)
+    if vote_round is None:
+        return None
+    return db.session.scalar(sa.select(Vote).where(Vote.round_id == vote_round.id, Vote.member_id == user.id))
+
+
+def round_votes(vote_round: VoteRound) -> list[Vote]:
+    """Every ballot of a round (only shown once it closed)."""
+    return list(db.session.scalars(sa.select(Vote).where(Vote.round_id == vote_round.id).order_by(Vote.member_id)))
+
+
+def rules_of(committee: Committee) -> tally.Rules:
+    """The committee's voting rules for the tally."""
+    return tally.Rules(committee.quorum_kind, committee.quorum_value, committee.decision_rule, committee.tie_outcome, committee.no_majority_outcome)
+
+
+def everyone_voted(referral: Referral) -> bool:
+    """Whether every eligible member has a ballot in the open round."""
+    vote_round = current_round(referral)
+    eligible = set(eligible_members(referral))
+    voted = set(db.session.scalars(sa.select(Vote.member_id).where(Vote.round_id == vote_round.id))) if vote_round else set()
+    return bool(eligible) and eligible <= voted
+
+
+def close_round(referral: Referral, now: datetime) -> VoteRound:
+    """Close the open round and store its tally (recused members are outside the quorum base)."""
+    vote_round = current_round(referral)
+    eligible = eligible_members(referral)
+    ballots = [v.choice for v in round_votes(vote_round) if v.member_id in eligible]
+    outcome = tally.tally(rules_of(referral.committee), len(eligible), ballots)
+    vote_round.closed_at = now
+    vote_round.eligible = eligible
+    vote_round.tally = {
+        "result": outcome.result,
+        "decision": outcome.decision,
+        "quorum_met": outcome.quorum_met,
+        "eligible": outcome.eligible,
+        "voted": outcome.voted,
+        "cast": outcome.cast,
+        "counts": dict(outcome.counts),
+        "explanation": outcome.explanation,
+    }
+    db.session.flush()
+    return vote_round
+
+
+# -- decisions and conditions --------------------------------------------------------------------------------------
+def record_decision(referral: Referral, history_row: Any, outcome: str, reasons: str, conditions_text: str | None) -> Decision:
+    """Store the decision of the closed round: tally, recused and abstaining members, reasons, conditions."""
+    vote_round = current_round(referral)
+    votes = round_votes(vote_round)
+    decision = Decision(
+        referral_id=referral.id,
+        round_id=vote_round.id,
+        history_id=history_row.id,
+        outcome=outcome,
+        reasons=reasons,
+        tally=vote_round.tally,
+        recused=[{"member": r.user.name, "kind": r.kind, "reason": r.reason} for r in recusals(referral)],
+        abstaining=[v.member.name for v in votes if v.choice == "abstain"],
+        decided_at=history_row.at,
+        published=referral.committee.publish_policy == "always" or (referral.committee.publish_policy == "with_consent" and referral.publish_consent),
+    )
+    db.session.add(decision)
+    for line in (conditions_text or "").splitlines():
+        if line.strip():
+            decision.conditions.append(Condition(text=line.strip()))
+    db.session.flush()
+    return decision
+
+
+def latest_decision(referral: Referral) -> Decision | None:
+    """The referral's latest decision that was not annulled."""
+    return db.session.scalar(
+        sa.select(Decision).where(Decision.referral_id == referral.id, Decision.annulled_at.is_(None)).order_by(Decision.id.desc()).limit(1)
+    )
+
+
+def resolve_condition(actor: Any, condition: Condition, status: str, evidence: str) -> Condition:
+    """The secretary or chair records a condition as met or not met, with the evidence."""
+    referral = db.session.get(Referral, condition.decision.referral_id)
+    if committee_role(actor, referral.committee_id) not in ("secretary", "chair"):
+        raise NotPermitted(_("Only the committee's secretary or chair follows up conditions."))
+    if status not in ("met", "not_met") or not (evidence or "").strip():
+        raise ReviewError(_("Say whether the condition is met, with the evidence."))
+    condition.status, condition.evidence = status, evidence.strip()
+    condition.resolved_by_id, condition.resolved_at = actor.id, utcnow()
+    db.session.flush()
+    return condition
+
+
+def add_dissent(actor: Any, decision: Decision, text: str) -> DissentingOpinion:
+    """A member who voted otherwise than the decision writes a dissenting opinion, published separately."""
+    vote = db.session.scalar(sa.select(Vote).where(Vote.round_id == decision.round_id, Vote.member_id == actor.id))
+    if vote is None or vote.choice in (decision.outcome, "abstain"):
+        raise NotPermitted(_("Only a member who voted otherwise can write a dissenting opinion."))
+    if not (text or "").strip():
+        raise ReviewError(_("Write the dissenting opinion."))
+    opinion = DissentingOpinion(decision_id=decision.id, member_id=actor.id, text=text.strip(), written_at=utcnow())
+    db.session.add(opinion)
+    db.session.flush()
+    return opinion
+
+
+def close_vote_when_complete(referral: Referral) -> bool:
+    """Close the vote as the system once every eligible member voted; True when it did."""
+    if referral.instance.status == "vote_open" and everyone_voted(referral):
+        fire_transition(SYSTEM, referral.instance, "close_vote", {})
+        return True
+    return False

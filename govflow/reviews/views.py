@@ -1,0 +1,377 @@
+"""Ethics review pages: declarations of interests, referrals and dossiers, rapporteurs, recusals, sealed votes,
+decisions with their conditions and dissenting opinions."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from ..access import roles_required, signed_in
+from ..charters.catalog import get_catalog
+from ..charters.services import user_organisations
+from ..engine import EngineError, NotPermitted
+from ..extensions import db
+from ..i18n import tr
+from . import dossier, services
+from .forms import ConditionForm, DissentForm, InterestsForm, RapporteurForm, RecusalForm, ReferralForm, VoteForm
+from .models import Committee, Condition, Decision, Referral
+
+bp = Blueprint("reviews", __name__)
+REFUSALS = (services.ReviewError, NotPermitted, EngineError, ValueError)
+
+
+def _refused(exc) -> int:
+    message = exc.message if isinstance(exc, EngineError) else str(exc)
+    flash(message, "error")
+    return getattr(exc, "status", 422)
+
+
+def _referral(referral_id: int) -> Referral:
+    referral = db.session.get(Referral, referral_id)
+    if referral is None:
+        abort(404)
+    holder = referral.organisation_id in {o.id for o in user_organisations(current_user)}
+    if not holder and services.committee_role(current_user, referral.committee_id) is None and not current_user.has_role("admin"):
+        abort(403)
+    return referral
+
+
+def _back(referral: Referral):
+    return redirect(url_for("instances.show", instance_id=referral.instance_id)), 303
+
+
+@bp.route("/interests", methods=["GET", "POST"])
+@roles_required("committee_member", "committee_secretary")
+def interests():
+    """The signed-in member's declaration of interests: each save is a new dated version."""
+    current = services.current_declaration(current_user.id)
+    form = InterestsForm()
+    if request.method == "GET" and current is not None:
+        form.interests.data = "\n".join(f"{i['organisation']} | {i['relation']}" for i in current.interests)
+        form.personal_links.data = current.personal_links
+    status = 200
+    if form.validate_on_submit():
+        items = []
+        for line in (form.interests.data or "").splitlines():
+            if line.strip():
+                name, _sep, relation = line.partition("|")
+                items.append({"organisation": name.strip(), "relation": relation.strip() or "works_for"})
+        try:
+            services.declare_interests(current_user, items, form.personal_links.data)
+        except REFUSALS as exc:
+            db.session.rollback()
+            status = _refused(exc)
+        else:
+            db.session.commit()
+            flash(_("Your declaration of interests was recorded as a new version."), "success")
+            return redirect(url_for("reviews.interests")), 303
+    elif form.is_submitted():
+        status = 422
+    return render_template("reviews/interests.html", form=form, current=current), status
+
+
+def _referral_form(**kwargs) -> ReferralForm:
+    form = ReferralForm(**kwargs)
+    form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in user_organisations(current_user)]
+    form.committee_id.choices = [SelectChoice(c.id, c.name) for c in db.session.scalars(sa.select(Committee).order_by(Committee.name))]
+    form.charters.choices = [SelectChoice(c.slug, tr(c.title)) for c in get_catalog().latest_all()]
+    return form
+
+
+def _dossier_values() -> dict:
+    return {f.key: request.form.get(f"dossier-{f.key}", "") for f in dossier.FIELDS}
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+@bp.route("/referrals/new", methods=["GET", "POST"])
+@signed_in
+def new_referral():
+    """File a referral for a project of one of the user's organisations (a draft, submitted when complete).
+
+    :raise 403: the user belongs to no organisation.
+    """
+    if not user_organisations(current_user):
+        abort(403, _("Only members of an organisation can refer a project."))
+    form = _referral_form()
+    status = 200
+    values = _dossier_values() if request.method == "POST" else {}
+    if form.validate_on_submit():
+        try:
+            referral = services.create_referral(
+                current_user,
+                _organisation(form.organisation_id.data),
+                db.session.get(Committee, form.committee_id.data),
+                form.title.data,
+                values,
+                _lines(form.partners.data),
+                form.charters.data or [],
+                form.publish_consent.data,
+            )
+        except REFUSALS as exc:
+            db.session.rollback()
+            status = _refused(exc)
+        else:
+            db.session.commit()
+            flash(_("Referral saved as a draft. Submit it when the dossier is complete."), "success")
+            return redirect(url_for("instances.show", instance_id=referral.instance_id))
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "reviews/referral_form.html",
+        form=form,
+        values=values,
+        fields=dossier.FIELDS,
+        lang=str(get_locale()),
+        errors=dossier.validate(values, str(get_locale())) if values else {},
+        referral=None,
+    ), status
+
+
+def _organisation(organisation_id: int):
+    from ..charters.models import Organisation
+
+    return db.session.get(Organisation, organisation_id)
+
+
+@bp.route("/referrals/<int:referral_id>/dossier", methods=["GET", "POST"])
+@signed_in
+def edit_dossier(referral_id: int):
+    """Edit the draft dossier, or file a new version after the committee asked for changes.
+
+    :raise 403: not a member of the referring organisation.
+    """
+    referral = _referral(referral_id)
+    if referral.organisation_id not in {o.id for o in user_organisations(current_user)}:
+        abort(403)
+    version = services.latest_dossier(referral)
+    form = _referral_form(obj=referral)
+    form.organisation_id.data, form.committee_id.data = referral.organisation_id, referral.committee_id
+    values = _dossier_values() if request.method == "POST" else dict(version.fields)
+    if request.method == "GET":
+        form.partners.data = "\n".join(version.partners)
+        form.charters.data = list(version.charters)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_dossier(current_user, referral, values, _lines(form.partners.data), form.charters.data or [])
+        except REFUSALS as exc:
+            db.session.rollback()
+            status = _refused(exc)
+        else:
+            db.session.commit()
+            flash(_("Dossier saved."), "success")
+            return _back(referral)
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "reviews/referral_form.html",
+        form=form,
+        values=values,
+        fields=dossier.FIELDS,
+        lang=str(get_locale()),
+        errors=dossier.validate(values, str(get_locale())),
+        referral=referral,
+    ), status
+
+
+@bp.get("/referrals/<int:referral_id>/changes")
+@signed_in
+def changes(referral_id: int):
+    """What changed in the dossier since the version the committee last examined."""
+    referral = _referral(referral_id)
+    versions = services.dossier_versions(referral)
+    latest = versions[-1]
+    base = next((v for v in versions if v.number == referral.examined_version), None)
+    if base is latest:
+        base = versions[-2] if len(versions) > 1 else None
+    lang = str(get_locale())
+    return render_template(
+        "reviews/changes.html",
+        referral=referral,
+        latest=latest,
+        base=base,
+        changes=dossier.diff(base.fields if base else None, latest.fields, lang),
+        partners=dossier.diff_lists(base.partners if base else [], latest.partners),
+        text_diff=dossier.text_diff,
+    )
+
+
+def _member_choices(referral: Referral, eligible_only: bool) -> list:
+    users = {m.user_id: m.user.name for m in services.members_in_term(referral.committee_id)}
+    ids = services.eligible_members(referral) if eligible_only else list(users)
+    return [SelectChoice(i, users[i]) for i in ids]
+
+
+@bp.post("/referrals/<int:referral_id>/rapporteurs")
+@signed_in
+def add_rapporteur(referral_id: int):
+    """The secretary or chair assigns a rapporteur.
+
+    :raise 403: not the committee's secretary or chair.
+    """
+    referral = _referral(referral_id)
+    form = RapporteurForm()
+    form.user_id.choices = _member_choices(referral, True)
+    if form.validate_on_submit():
+        try:
+            services.assign_rapporteur(current_user, referral, form.user_id.data)
+        except REFUSALS as exc:
+            db.session.rollback()
+            status = _refused(exc)
+            return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
+        db.session.commit()
+        flash(_("Rapporteur assigned."), "success")
+    return _back(referral)
+
+
+@bp.post("/referrals/<int:referral_id>/recusals")
+@signed_in
+def add_recusal(referral_id: int):
+    """A member recuses themselves, or the chair records a member's recusal.
+
+    :raise 403: neither the member concerned nor the chair.
+    """
+    referral = _referral(referral_id)
+    form = RecusalForm()
+    form.user_id.choices = _member_choices(referral, False)
+    if not form.validate_on_submit():
+        flash(_("A recusal needs a member and a reason."), "error")
+        return _back(referral)
+    try:
+        services.recuse(current_user, referral, form.user_id.data, form.reason.data)
+    except REFUSALS as exc:
+        db.session.rollback()
+        status = _refused(exc)
+        return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
+    db.session.commit()
+    flash(_("The recusal was recorded."), "success")
+    return _back(referral)
+
+
+@bp.route("/referrals/<int:referral_id>/vote", methods=["GET", "POST"])
+@signed_in
+def vote(referral_id: int):
+    """Cast or change one's sealed ballot while the vote is open; nobody sees others' ballots before it closes.
+
+    :raise 403: recused or not an eligible member.
+    """
+    referral = _referral(referral_id)
+    if services.is_recused(current_user, referral):
+        abort(403, _("You are recused from this referral: you cannot vote on it or see its votes."))
+    if current_user.id not in services.eligible_members(referral):
+        abort(403, _("Only members of this committee can vote on its referrals."))
+    mine = services.my_vote(current_user, referral)
+    form = VoteForm(obj=mine)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.cast_vote(current_user, referral, form.choice.data, form.rationale.data)
+        except REFUSALS as exc:
+            db.session.rollback()
+            status = _refused(exc)
+        else:
+            db.session.commit()
+            flash(_("Your vote was recorded. You may change it until the vote closes."), "success")
+            try:  # the last ballot closes the vote; a concurrent closing is not an error for this voter
+                if services.close_vote_when_complete(referral):
+                    db.session.commit()
+            except EngineError:
+                db.session.rollback()
+            return _back(referral)
+    elif form.is_submitted():
+        status = 422
+    return render_template("reviews/vote.html", referral=referral, form=form, mine=mine, vote_round=services.current_round(referral)), status
+
+
+@bp.get("/referrals/<int:referral_id>/votes")
+@signed_in
+def votes(referral_id: int):
+    """The ballots of closed rounds, for members who are not recused.
+
+    :raise 403: recused, or not a member. :raise 409: no round has closed yet.
+    """
+    referral = _referral(referral_id)
+    if services.committee_role(current_user, referral.committee_id) is None or services.is_recused(current_user, referral):
+        abort(403, _("You are recused from this referral: you cannot vote on it or see its votes."))
+    rounds = [
+        r
+        for r in db.session.scalars(sa.select(services.VoteRound).where(services.VoteRound.referral_id == referral.id).order_by(services.VoteRound.number))
+        if r.closed_at is not None
+    ]
+    if not rounds:
+        abort(409, _("The votes stay sealed until the vote closes."))
+    return render_template("reviews/votes.html", referral=referral, rounds=[(r, services.round_votes(r)) for r in rounds])
+
+
+@bp.post("/conditions/<int:condition_id>")
+@signed_in
+def follow_condition(condition_id: int):
+    """The secretary or chair records a condition as met or not met, with the evidence.
+
+    :raise 403: not the secretary or chair. :raise 404: unknown condition.
+    """
+    condition = db.session.get(Condition, condition_id)
+    if condition is None:
+        abort(404)
+    referral = _referral(condition.decision.referral_id)
+    form = ConditionForm()
+    if not form.validate_on_submit():
+        flash(_("Say whether the condition is met, with the evidence."), "error")
+        return _back(referral)
+    try:
+        services.resolve_condition(current_user, condition, form.status.data, form.evidence.data)
+    except REFUSALS as exc:
+        db.session.rollback()
+        status = _refused(exc)
+        return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
+    db.session.commit()
+    flash(_("Condition followed up."), "success")
+    return _back(referral)
+
+
+@bp.post("/decisions/<int:decision_id>/dissent")
+@signed_in
+def dissent(decision_id: int):
+    """A member who voted otherwise adds a dissenting opinion.
+
+    :raise 403: did not vote otherwise. :raise 404: unknown decision.
+    """
+    decision = db.session.get(Decision, decision_id)
+    if decision is None:
+        abort(404)
+    referral = _referral(decision.referral_id)
+    form = DissentForm()
+    if not form.validate_on_submit():
+        flash(_("Write the dissenting opinion."), "error")
+        return _back(referral)
+    try:
+        services.add_dissent(current_user, decision, form.text.data)
+    except REFUSALS as exc:
+        db.session.rollback()
+        status = _refused(exc)
+        return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
+    db.session.commit()
+    flash(_("Your dissenting opinion was recorded."), "success")
+    return _back(referral)
+
+
+@bp.app_context_processor
+def _review_helpers():
+    """Templates show review forms to the right people."""
+    return {
+        "review_role": lambda referral: services.committee_role(current_user, referral.committee_id),
+        "review_recused": lambda referral: services.is_recused(current_user, referral),
+        "review_eligible": lambda referral: current_user.is_authenticated and current_user.id in services.eligible_members(referral),
+        "review": services,
+        "rapporteur_form": RapporteurForm,
+        "recusal_form": RecusalForm,
+        "condition_form": ConditionForm,
+        "dissent_form": DissentForm,
+    }
