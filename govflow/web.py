@@ -91,7 +91,9 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error):
-        return error_page(error.code or 500, error.description if error.code not in ERROR_TEXTS else None)
+        # A description given with abort() is a sentence for the user; Werkzeug's stock ones are replaced by ours.
+        custom = error.description if error.description != type(error).description else None
+        return error_page(error.code or 500, custom)
 
     @app.errorhandler(Exception)
     def _unexpected(error):

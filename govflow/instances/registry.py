@@ -47,6 +47,7 @@ class WorkflowRegistry:
     history_hooks: list[Callable[[Any, Any, Any], None]] = field(default_factory=list)
     before_history_hooks: list[Callable[[], None]] = field(default_factory=list)
     panels: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
+    inbox_sections: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
     inputs: dict[str, InputSpec] = field(
         default_factory=lambda: {
             "comment": InputSpec("comment", "text", 4000),
@@ -81,6 +82,10 @@ class WorkflowRegistry:
     def panel(self, template: str, load: Callable[[Any], dict]) -> None:
         """Add a section to every instance page: ``template`` rendered with ``load(instance)``."""
         self.panels.append((template, load))
+
+    def inbox_section(self, template: str, load: Callable[[Any], dict]) -> None:
+        """Add a section to every dashboard: ``template`` rendered with ``load(user)`` (what waits outside transitions)."""
+        self.inbox_sections.append((template, load))
 
     def subject(self, subject: Subject) -> None:
         """Register how to show a kind of subject."""

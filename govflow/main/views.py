@@ -9,7 +9,7 @@ from flask_login import current_user
 from ..access import public, signed_in
 from ..extensions import db
 from ..instances.deadlines import reminders_for
-from ..instances.services import available_transitions, waiting_on
+from ..instances.services import available_transitions, get_registry, waiting_on
 
 bp = Blueprint("main", __name__)
 
@@ -30,7 +30,8 @@ def dashboard():
     page = waiting_on(current_user, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     actions = {i.id: available_transitions(current_user, i) for i in page.items}
     reminders = reminders_for([i.id for i in page.items])
-    return render_template("main/dashboard.html", page=page, actions=actions, reminders=reminders)
+    sections = [(template, load(current_user)) for template, load in get_registry().inbox_sections]
+    return render_template("main/dashboard.html", page=page, actions=actions, reminders=reminders, sections=sections)
 
 
 @bp.get("/healthz")

@@ -454,6 +454,42 @@ def add_dissent(actor: Any, decision: Decision, text: str) -> DissentingOpinion:
     return opinion
 
 
+def inbox(user: Any) -> dict:
+    """What waits on ``user`` outside transitions: open votes without their ballot, dossiers to read as rapporteur,
+    and the referrals of their organisations with their latest decision."""
+    from ..charters.services import organisation_ids
+    from ..instances.models import WorkflowInstance
+
+    today = utcnow().date()
+    member_of = sa.select(CommitteeMember.committee_id).where(
+        CommitteeMember.user_id == user.id, CommitteeMember.term_start <= today, sa.or_(CommitteeMember.term_end.is_(None), CommitteeMember.term_end >= today)
+    )
+    not_recused = ~sa.exists().where(Recusal.referral_id == Referral.id, Recusal.user_id == user.id)
+    open_votes = db.session.execute(
+        sa.select(Referral, VoteRound)
+        .join(WorkflowInstance, WorkflowInstance.id == Referral.instance_id)
+        .join(VoteRound, sa.and_(VoteRound.referral_id == Referral.id, VoteRound.closed_at.is_(None)))
+        .where(
+            WorkflowInstance.status == "vote_open",
+            Referral.committee_id.in_(member_of),
+            not_recused,
+            ~sa.exists().where(Vote.round_id == VoteRound.id, Vote.member_id == user.id),
+        )
+        .order_by(VoteRound.closes_at)
+        .limit(50)
+    ).all()
+    to_read = db.session.scalars(
+        sa.select(Referral)
+        .join(Rapporteur, Rapporteur.referral_id == Referral.id)
+        .join(WorkflowInstance, WorkflowInstance.id == Referral.instance_id)
+        .where(Rapporteur.user_id == user.id, WorkflowInstance.status.in_(["under_examination", "rapporteurs_assigned", "deliberation"]))
+        .order_by(Referral.id)
+        .limit(50)
+    ).all()
+    mine = db.session.scalars(sa.select(Referral).where(Referral.organisation_id.in_(organisation_ids(user))).order_by(Referral.id.desc()).limit(50)).all()
+    return {"open_votes": open_votes, "to_read": to_read, "mine": mine}
+
+
 def close_vote_when_complete(referral: Referral) -> bool:
     """Close the vote as the system once every eligible member voted; True when it did."""
     if referral.instance.status == "vote_open" and everyone_voted(referral):

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from ..access import roles_required, signed_in
+from ..access import public, roles_required, signed_in
 from ..charters.catalog import get_catalog
 from ..charters.services import user_organisations
 from ..engine import EngineError, NotPermitted
@@ -360,6 +360,21 @@ def dissent(decision_id: int):
     db.session.commit()
     flash(_("Your dissenting opinion was recorded."), "success")
     return _back(referral)
+
+
+@bp.get("/decisions")
+@public
+def published_decisions():
+    """Published decisions of the ethics committees: project, organisation, decision, conditions, date (never the dossier)."""
+    page_number = max(1, request.args.get("page", 1, type=int))
+    per_page = 20
+    query = sa.select(Decision).where(Decision.published.is_(True), Decision.annulled_at.is_(None))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    decisions = db.session.scalars(query.order_by(Decision.decided_at.desc()).limit(per_page).offset((page_number - 1) * per_page)).all()
+    referrals = {r.id: r for r in db.session.scalars(sa.select(Referral).where(Referral.id.in_([d.referral_id for d in decisions])))}
+    from ..instances.services import Page
+
+    return render_template("reviews/decisions.html", page=Page(decisions, page_number, per_page, total), referrals=referrals)
 
 
 @bp.app_context_processor

@@ -155,3 +155,4 @@ def register(registry: WorkflowRegistry) -> None:
         return decision is not None and decision.published
 
     registry.subject(Subject("referral", "reviews/_referral_panel.html", load, can_view, claims, is_public))
+    registry.inbox_section("reviews/_inbox.html", services.inbox)

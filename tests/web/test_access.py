@@ -29,6 +29,7 @@ PUBLIC = {
     "register.index",
     "register.download_csv",
     "register.download_json",
+    "reviews.published_decisions",
     "attestations.get_sth",
     "attestations.get_sth_consistency",
     "attestations.get_proof_by_hash",
