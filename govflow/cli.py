@@ -32,6 +32,7 @@ keys = AppGroup("keys", help="Ed25519 keys for attestations and the transparency
 attest = AppGroup("attest", help="Attestations (signed credentials).")
 audit = AppGroup("audit", help="Tamper evidence.")
 charters = AppGroup("charters", help="Charters as data (workflows/charters/*.yaml).")
+committees = AppGroup("committees", help="Ethics committees, their members and voting rules.")
 
 
 def _check_files(load, targets: list[Path], describe) -> None:
@@ -160,6 +161,52 @@ def workflows_diagram(name: str, version: int | None, fmt: str, highlight: str |
         click.echo(text)
 
 
+@committees.command("create")
+@click.argument("name")
+@click.option("--quorum", default="share:50", show_default=True, help="count:N (members who voted) or share:P (percent of members not recused)")
+@click.option("--rule", type=click.Choice(["simple_majority", "two_thirds", "unanimity"]), default="simple_majority", show_default=True)
+@click.option("--tie", type=click.Choice(["changes_requested", "unfavourable", "new_round"]), default="new_round", show_default=True)
+@click.option("--no-majority", type=click.Choice(["changes_requested", "unfavourable", "new_round"]), default="changes_requested", show_default=True)
+@click.option("--publish", type=click.Choice(["always", "with_consent", "never"]), default="with_consent", show_default=True)
+def committees_create(name: str, quorum: str, rule: str, tie: str, no_majority: str, publish: str) -> None:
+    """Create an ethics committee with its voting rules."""
+    from .extensions import db
+    from .reviews.services import create_committee
+
+    kind, _sep, value = quorum.partition(":")
+    try:
+        committee = create_committee(name, publish_policy=publish, quorum_kind=kind, quorum_value=int(value), decision_rule=rule,
+                                     tie_outcome=tie, no_majority_outcome=no_majority)
+    except ValueError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"created committee {committee.id}: {committee.name}")
+
+
+@committees.command("add-member")
+@click.argument("committee_name")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["chair", "member", "secretary"]), default="member", show_default=True)
+@click.option("--until", "term_end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="end of the term (YYYY-MM-DD)")
+def committees_add_member(committee_name: str, email: str, role: str, term_end) -> None:
+    """Appoint an existing user to a committee for a term starting today."""
+    import sqlalchemy as sa
+
+    from .accounts.services import find_user
+    from .extensions import db
+    from .reviews.models import Committee
+    from .reviews.services import add_committee_member
+
+    committee = db.session.scalar(sa.select(Committee).where(Committee.name == committee_name))
+    user = find_user(email)
+    if committee is None or user is None:
+        raise click.ClickException("unknown committee or user")
+    add_committee_member(committee, user, role, term_end=term_end.date() if term_end else None)
+    db.session.commit()
+    click.echo(f"{user.name} is now {role} of {committee.name}")
+
+
 @users.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
@@ -271,6 +318,7 @@ def audit_verify() -> None:
 cli.add_command(workflows)
 cli.add_command(keys)
 cli.add_command(charters)
+cli.add_command(committees)
 cli.add_command(attest)
 cli.add_command(audit)
 cli.add_command(users)

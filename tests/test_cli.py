@@ -142,3 +142,22 @@ def test_charters_check_reports_every_problem_and_the_app_refuses_to_start_on_a_
     refused = run_govflow("workflows", "list", env=env)
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert "unknown_key.yaml:9: unknown key 'sumary'" in refused.stderr and "govflow refuses to start" in refused.stderr
+
+
+def test_committees_are_created_with_their_rules_and_members_appointed(app):
+    from govflow.accounts.services import create_user
+    from govflow.reviews.models import Committee, CommitteeMember
+
+    runner = app.test_cli_runner()
+    bad = runner.invoke(cli, ["committees", "create", "Regional committee", "--quorum", "share:150"])
+    assert bad.exit_code != 0 and "1" in bad.output
+    ok = runner.invoke(cli, ["committees", "create", "Regional committee", "--quorum", "count:3", "--rule", "two_thirds", "--tie", "unfavourable"])
+    assert ok.exit_code == 0, ok.output
+    with app.app_context():
+        create_user("chair@test.example", "Chair", "govflow-demo", ["committee_member"])
+        db.session.commit()
+    assert runner.invoke(cli, ["committees", "add-member", "Regional committee", "chair@test.example", "--role", "chair"]).exit_code == 0
+    with app.app_context():
+        committee = db.session.scalar(sa.select(Committee))
+        assert (committee.quorum_kind, committee.quorum_value, committee.decision_rule, committee.tie_outcome) == ("count", 3, "two_thirds", "unfavourable")
+        assert db.session.scalar(sa.select(CommitteeMember.role)) == "chair"
