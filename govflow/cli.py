@@ -175,8 +175,9 @@ def committees_create(name: str, quorum: str, rule: str, tie: str, no_majority: 
 
     kind, _sep, value = quorum.partition(":")
     try:
-        committee = create_committee(name, publish_policy=publish, quorum_kind=kind, quorum_value=int(value), decision_rule=rule,
-                                     tie_outcome=tie, no_majority_outcome=no_majority)
+        committee = create_committee(
+            name, publish_policy=publish, quorum_kind=kind, quorum_value=int(value), decision_rule=rule, tie_outcome=tie, no_majority_outcome=no_majority
+        )
     except ValueError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None

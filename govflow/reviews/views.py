@@ -44,6 +44,19 @@ def _back(referral: Referral):
     return redirect(url_for("instances.show", instance_id=referral.instance_id)), 303
 
 
+def _act(referral: Referral, action, success: str):
+    """Run a member's action on a referral, commit, and go back to its page; a refusal changes nothing and says why."""
+    try:
+        action()
+    except REFUSALS as exc:
+        db.session.rollback()
+        status = _refused(exc)
+        return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
+    db.session.commit()
+    flash(success, "success")
+    return _back(referral)
+
+
 @bp.route("/interests", methods=["GET", "POST"])
 @roles_required("committee_member", "committee_secretary")
 def interests():
@@ -219,16 +232,10 @@ def add_rapporteur(referral_id: int):
     referral = _referral(referral_id)
     form = RapporteurForm()
     form.user_id.choices = _member_choices(referral, True)
-    if form.validate_on_submit():
-        try:
-            services.assign_rapporteur(current_user, referral, form.user_id.data)
-        except REFUSALS as exc:
-            db.session.rollback()
-            status = _refused(exc)
-            return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
-        db.session.commit()
-        flash(_("Rapporteur assigned."), "success")
-    return _back(referral)
+    if not form.validate_on_submit():
+        flash(_("Choose a member of the committee who is not recused."), "error")
+        return _back(referral)
+    return _act(referral, lambda: services.assign_rapporteur(current_user, referral, form.user_id.data), _("Rapporteur assigned."))
 
 
 @bp.post("/referrals/<int:referral_id>/recusals")
@@ -244,15 +251,7 @@ def add_recusal(referral_id: int):
     if not form.validate_on_submit():
         flash(_("A recusal needs a member and a reason."), "error")
         return _back(referral)
-    try:
-        services.recuse(current_user, referral, form.user_id.data, form.reason.data)
-    except REFUSALS as exc:
-        db.session.rollback()
-        status = _refused(exc)
-        return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
-    db.session.commit()
-    flash(_("The recusal was recorded."), "success")
-    return _back(referral)
+    return _act(referral, lambda: services.recuse(current_user, referral, form.user_id.data, form.reason.data), _("The recusal was recorded."))
 
 
 @bp.route("/referrals/<int:referral_id>/vote", methods=["GET", "POST"])
@@ -325,15 +324,7 @@ def follow_condition(condition_id: int):
     if not form.validate_on_submit():
         flash(_("Say whether the condition is met, with the evidence."), "error")
         return _back(referral)
-    try:
-        services.resolve_condition(current_user, condition, form.status.data, form.evidence.data)
-    except REFUSALS as exc:
-        db.session.rollback()
-        status = _refused(exc)
-        return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
-    db.session.commit()
-    flash(_("Condition followed up."), "success")
-    return _back(referral)
+    return _act(referral, lambda: services.resolve_condition(current_user, condition, form.status.data, form.evidence.data), _("Condition followed up."))
 
 
 @bp.post("/decisions/<int:decision_id>/dissent")
@@ -351,15 +342,7 @@ def dissent(decision_id: int):
     if not form.validate_on_submit():
         flash(_("Write the dissenting opinion."), "error")
         return _back(referral)
-    try:
-        services.add_dissent(current_user, decision, form.text.data)
-    except REFUSALS as exc:
-        db.session.rollback()
-        status = _refused(exc)
-        return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
-    db.session.commit()
-    flash(_("Your dissenting opinion was recorded."), "success")
-    return _back(referral)
+    return _act(referral, lambda: services.add_dissent(current_user, decision, form.text.data), _("Your dissenting opinion was recorded."))
 
 
 @bp.get("/decisions")
