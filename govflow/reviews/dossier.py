@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -253,7 +254,7 @@ def validate(values: Mapping[str, object], lang: str = "en") -> dict[str, str]:
 
 
 def clean(values: Mapping[str, object]) -> dict[str, str]:
-    """The known sections of ``values`` as stripped text with LF line breaks, in dossier order; unknown keys are dropped."""
+    """The known sections of ``values`` as stripped text with LF line breaks, in dossier order; unknown keys dropped, absent ones not added."""
     return {f.key: _normalise(values[f.key]) for f in FIELDS if f.key in values}
 
 
@@ -297,8 +298,15 @@ def diff_lists(old: Iterable[str], new: Iterable[str]) -> tuple[list[str], list[
     return sorted(after - before, key=_sort_key), sorted(before - after, key=_sort_key)
 
 
-# Words and the whitespace between them are separate tokens, so joining tokens gives the text back exactly.
-_TOKENS = re.compile(r"\s+|\S+")
+# A token is a word with the whitespace before it, so joining tokens gives the text back exactly, and an appended
+# sentence or an inserted word shows as just that, not as a change to the word before it. Spaces as tokens of their own
+# would anchor meaningless one-space matches between unrelated sentences.
+_TOKENS = re.compile(r"\s*\S+|\s+")
+
+# SequenceMatcher's matching is quadratic per step and can take a step per token: "a a a …" against "a b a b …" runs
+# for minutes at 10,000 characters. Its work is counted against this budget (a fraction of a second), and what is left
+# unrefined when it runs out is shown as replaced: coarser, still exact, and the same result on every machine.
+_WORK_BUDGET = 2_000_000
 
 
 def text_diff(before: str, after: str) -> list[tuple[DiffOp, str]]:
@@ -308,49 +316,50 @@ def text_diff(before: str, after: str) -> list[tuple[DiffOp, str]]:
     """
     a = _TOKENS.findall(before)
     b = _TOKENS.findall(after)
-    # autojunk would drop the space token as "popular" in texts past 200 tokens and make the diff much coarser.
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     pieces: list[tuple[DiffOp, str]] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            pieces.append(("same", "".join(a[i1:i2])))
-            continue
-        if i2 > i1:
-            pieces.append(("removed", "".join(a[i1:i2])))
-        if j2 > j1:
-            pieces.append(("added", "".join(b[j1:j2])))
-    return _merge(pieces)
-
-
-def _merge(pieces: list[tuple[DiffOp, str]]) -> list[tuple[DiffOp, str]]:
-    # A lone space kept "same" between two edits reads as <del>a</del><ins>b</ins> <del>c</del><ins>d</ins>; folding it
-    # into the edit gives <del>a c</del><ins>b d</ins>. Within one edit, removed text goes first, then added: each side
-    # keeps its own order, so both round trips still hold.
-    out: list[tuple[DiffOp, str]] = []
-    removed: list[str] = []
-    added: list[str] = []
-
-    def flush() -> None:
-        if removed:
-            out.append(("removed", "".join(removed)))
-        if added:
-            out.append(("added", "".join(added)))
-        removed.clear()
-        added.clear()
-
-    for index, (op, text) in enumerate(pieces):
-        if op == "removed":
-            removed.append(text)
-        elif op == "added":
-            added.append(text)
-        elif (removed or added) and text.isspace() and index + 1 < len(pieces) and pieces[index + 1][0] != "same":
-            removed.append(text)
-            added.append(text)
-        else:
-            flush()
-            if out and out[-1][0] == "same":
-                out[-1] = ("same", out[-1][1] + text)
+    i = j = 0
+    for block_a, block_b, size in _matching_blocks(a, b):
+        if block_a > i:
+            pieces.append(("removed", "".join(a[i:block_a])))
+        if block_b > j:
+            pieces.append(("added", "".join(b[j:block_b])))
+        if size:
+            same = "".join(a[block_a : block_a + size])
+            # Two matches can touch (the head and the first match found after it): one piece, not two.
+            if pieces and pieces[-1][0] == "same":
+                pieces[-1] = ("same", pieces[-1][1] + same)
             else:
-                out.append(("same", text))
-    flush()
-    return out
+                pieces.append(("same", same))
+        i, j = block_a + size, block_b + size
+    return pieces
+
+
+def _matching_blocks(a: list[str], b: list[str]) -> list[tuple[int, int, int]]:
+    # Most resubmissions touch a few sentences: the untouched head and tail are matched for free.
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    # autojunk would ignore frequent words once a text passes 200 tokens, making long diffs much coarser.
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    in_b = Counter(b)
+    blocks = [(0, 0, head), (len(a) - tail, len(b) - tail, tail)]
+    # Breadth first, where difflib's own loop is depth first: when the budget runs out, the long matches are already found.
+    queue = deque([(head, len(a) - tail, head, len(b) - tail)])
+    spent = 0
+    while queue:
+        alo, ahi, blo, bhi = queue.popleft()
+        if alo >= ahi or blo >= bhi:
+            continue
+        # An upper bound on find_longest_match's inner loop: every position in b of every token of a[alo:ahi].
+        spent += (ahi - alo) + sum(in_b[t] for t in a[alo:ahi])
+        if spent > _WORK_BUDGET:
+            break
+        i, j, size = matcher.find_longest_match(alo, ahi, blo, bhi)
+        if size:
+            blocks.append((i, j, size))
+            queue.append((alo, i, blo, j))
+            queue.append((i + size, ahi, j + size, bhi))
+    return sorted(blocks)

@@ -22,6 +22,7 @@ from .models import (
     Condition,
     Decision,
     DissentingOpinion,
+    DossierAttachment,
     DossierVersion,
     InterestDeclaration,
     Rapporteur,
@@ -270,6 +271,37 @@ def update_dossier(actor: Any, referral: Referral, fields: dict, partners: list[
     if status == "changes_requested":
         return _add_version(actor, referral, current.number + 1, fields, partners, charters)
     raise ReviewError(_("The dossier can only be changed in draft or when the committee asked for changes."))
+
+
+def attach_file(actor: Any, referral: Referral, data: bytes, checked: Any) -> DossierAttachment:
+    """Attach a content-checked file to the current dossier version (draft, or after changes were requested)."""
+    from ..charters.services import evidence_root, is_member
+    from ..charters.uploads import store
+
+    if not is_member(actor, referral.organisation_id):
+        raise NotPermitted(_("Only members of the organisation can add files to its dossier."))
+    if referral.instance.status not in ("draft", "changes_requested"):
+        raise ReviewError(_("Files can be added in draft or when the committee asked for changes."))
+    path = store(evidence_root(), data, checked)
+    attachment = DossierAttachment(
+        referral_id=referral.id,
+        version_number=latest_dossier(referral).number,
+        sha256=checked.sha256,
+        size=checked.size,
+        mime=checked.mime,
+        original_name=checked.original_name,
+        storage_name=str(path.relative_to(evidence_root())),
+        added_by_id=actor.id,
+        added_at=utcnow(),
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def attachments(referral: Referral) -> list[DossierAttachment]:
+    """The files of a referral's dossier, oldest first."""
+    return list(db.session.scalars(sa.select(DossierAttachment).where(DossierAttachment.referral_id == referral.id).order_by(DossierAttachment.id)))
 
 
 def referral_for_instance(instance_id: int) -> Referral | None:

@@ -345,6 +345,52 @@ def dissent(decision_id: int):
     return _act(referral, lambda: services.add_dissent(current_user, decision, form.text.data), _("Your dissenting opinion was recorded."))
 
 
+@bp.post("/referrals/<int:referral_id>/files")
+@signed_in
+def add_file(referral_id: int):
+    """Attach a file (checked by content and size) to the dossier.
+
+    :raise 403: not a member of the referring organisation.
+    """
+    from flask import current_app
+
+    from ..charters.uploads import UploadRefused, inspect_upload, read_limited
+
+    referral = _referral(referral_id)
+    upload = request.files.get("upload")
+    if upload is None or not upload.filename:
+        flash(_("Choose a file."), "error")
+        return _back(referral)
+    max_bytes = current_app.config["EVIDENCE_MAX_BYTES"]
+    try:
+        data = read_limited(upload.stream, max_bytes)
+        checked = inspect_upload(data, upload.filename, max_bytes)
+    except UploadRefused as exc:
+        return render_template("errors/error.html", status=422, message=_("File refused: %(why)s", why=str(exc))), 422
+    return _act(referral, lambda: services.attach_file(current_user, referral, data, checked), _("File attached to the dossier."))
+
+
+@bp.get("/referral-files/<int:attachment_id>")
+@signed_in
+def file(attachment_id: int):
+    """Download a dossier file (the holder's organisation and the committee's members who are not recused).
+
+    :raise 403: anyone else, recused members included. :raise 404: unknown file.
+    """
+    from flask import send_file
+
+    from ..charters.services import evidence_root
+    from .models import DossierAttachment
+
+    attachment = db.session.get(DossierAttachment, attachment_id)
+    if attachment is None:
+        abort(404)
+    referral = _referral(attachment.referral_id)
+    if services.is_recused(current_user, referral):
+        abort(403, _("You are recused from this referral."))
+    return send_file(evidence_root() / attachment.storage_name, mimetype=attachment.mime, as_attachment=True, download_name=attachment.original_name)
+
+
 @bp.get("/decisions")
 @public
 def published_decisions():

@@ -284,3 +284,49 @@ def test_the_inbox_shows_open_votes_to_eligible_members_only_and_published_decis
         db.session.commit()
     public = client.get("/decisions").get_data(as_text=True)
     assert "Training paths" in public and "Ville de Test" in public and "Suggest training paths" not in public, "never the dossier"
+
+
+def test_dossier_files_are_checked_and_only_the_holder_and_unrecused_members_read_them(app, client, make_user):
+    import io
+
+    with app.app_context():
+        from govflow.accounts.services import create_user
+        from govflow.charters.services import create_organisation
+
+        holder = create_user("h@test.example", "Holder", "govflow-demo", ["signatory"])
+        org = create_organisation("Ville de Fichiers", "public_body", founder=holder)
+        committee = services.create_committee("Files committee")
+        member = create_user("c@test.example", "Member", "govflow-demo", ["committee_member"])
+        services.add_committee_member(committee, member, "member")
+        services.declare_interests(member, [{"organisation": "Ville de Fichiers", "relation": "works_for"}])
+        referral = services.create_referral(holder, org, committee, "With files", DOSSIER, [], [])
+        db.session.commit()
+        referral_id, instance_id, holder_id = referral.id, referral.instance_id, holder.id
+    login(client, "h@test.example")
+    pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+    disguised = client.post(
+        f"/referrals/{referral_id}/files", data={"upload": (io.BytesIO(b"MZ" + b"\0" * 100), "dpia.pdf")}, content_type="multipart/form-data"
+    )
+    assert disguised.status_code == 422
+    ok = client.post(f"/referrals/{referral_id}/files", data={"upload": (io.BytesIO(pdf), "dpia.pdf")}, content_type="multipart/form-data")
+    assert ok.status_code == 303
+    with app.app_context():
+        from govflow.reviews.models import DossierAttachment
+
+        (attachment,) = db.session.scalars(sa.select(DossierAttachment)).all()
+        assert (attachment.version_number, attachment.mime, attachment.original_name) == (1, "application/pdf", "dpia.pdf")
+        attachment_id = attachment.id
+        referral = db.session.get(Referral, referral_id)
+        fire_transition(db.session.get(User, holder_id), referral.instance, "submit", {})
+        services.refresh_recusals(referral)
+        db.session.commit()
+    download = client.get(f"/referral-files/{attachment_id}")
+    assert download.status_code == 200 and download.data == pdf
+    download.close()
+    assert (
+        client.post(f"/referrals/{referral_id}/files", data={"upload": (io.BytesIO(pdf), "again.pdf")}, content_type="multipart/form-data").status_code == 422
+    ), "files are added in draft or after a request for changes"
+    client.post("/logout")
+    login(client, "c@test.example")
+    assert client.get(f"/referral-files/{attachment_id}").status_code == 403, "a recused member does not read the dossier's files"
+    assert instance_id
