@@ -70,6 +70,7 @@ class TransitionDef:
     attest: bool = False
     inbox: bool = True
     revoke: bool = False
+    auto: bool = False
     line: int = 0
 
     @property
@@ -123,7 +124,7 @@ class Definition:
 TOP_KEYS = {"name", "version", "title", "description", "initial", "states", "transitions"}
 STATE_KEYS = {"title", "final", "deadline"}
 DEADLINE_KEYS = {"after", "fire", "remind"}
-TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "inputs", "accepts", "attest", "inbox", "revoke"}
+TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "inputs", "accepts", "attest", "inbox", "revoke", "auto"}
 
 
 class _Parser:
@@ -343,9 +344,14 @@ class _Parser:
             attest = self.flag(body, "attest", where, default=False)
             inbox = self.flag(body, "inbox", where, default=True)
             revoke = self.flag(body, "revoke", where, default=False)
+            auto = self.flag(body, "auto", where, default=False)
+            if auto and (SYSTEM_ROLE not in roles or inputs):
+                self.err(body.line_of("auto"), f"{where} is automatic: its roles must include '{SYSTEM_ROLE}' and it cannot require inputs")
             title = self.texts(body, "title", where)
             out.append(
-                TransitionDef(trigger, tuple(sources), dest, title, tuple(roles), tuple(guards), tuple(inputs), tuple(accepts), attest, inbox, revoke, line)
+                TransitionDef(
+                    trigger, tuple(sources), dest, title, tuple(roles), tuple(guards), tuple(inputs), tuple(accepts), attest, inbox, revoke, auto, line
+                )
             )
         return out
 

@@ -159,7 +159,24 @@ def fire_transition(
             db.session.flush()
     except StaleDataError:
         raise StaleInstance("someone else changed this item at the same time; reload the page") from None
+    _follow_automatic(instance, now=event.at, flush=flush)
     return event
+
+
+def _follow_automatic(instance: WorkflowInstance, now: datetime, flush: bool) -> None:
+    """Fire, as the system, an automatic transition whose guards pass from the state just entered (e.g. a new vote
+    round when a vote closed without quorum), recorded like any other step (and followed in turn)."""
+    engine = get_engine()
+    definition = engine.definition_of(instance)
+    for t in definition.transitions_from(instance.status):
+        if not t.auto:
+            continue
+        try:
+            engine.check(instance, t.trigger, SYSTEM)
+        except EngineError:
+            continue
+        fire_transition(SYSTEM, instance, t.trigger, {}, now=now, flush=flush)
+        return
 
 
 def instance_history(instance: WorkflowInstance) -> list[InstanceHistory]:
