@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -31,13 +32,13 @@ def test_a_signatory_moves_a_commitment_and_another_organisation_is_refused(live
     page.click('[data-testid=inbox] a:has-text("Clairvoie Analytique"):has-text("/ FAIRE")')
     instance_url = page.url
     assert re.search(r"/instances/\d+$", instance_url)
-    assert page.locator("[data-testid=state]").inner_text().strip() == "Draft"
+    expect(page.locator("[data-testid=state]")).to_have_text("Draft")
 
     page.fill("textarea[name=declare-comment]", "Our review method is written down.")
     page.click("[data-testid=fire-declare]")
     page.wait_for_load_state()
-    assert page.locator(".flash.success").inner_text().startswith("Done: Declare")
-    assert page.locator("[data-testid=state]").inner_text().strip() == "Declared"
+    expect(page.locator(".flash.success")).to_contain_text("Done: Declare")
+    expect(page.locator("[data-testid=state]")).to_have_text("Declared")
     history = page.locator("[data-testid=history] tbody tr")
     assert history.first.get_attribute("data-trigger") == "declare"
     assert "Our review method is written down." in history.first.inner_text()
@@ -62,10 +63,10 @@ def test_a_refused_step_shows_a_sentence_and_changes_nothing(live_server, browse
     page.click('[data-testid=inbox] a:has-text("Clairvoie Analytique"):has-text("/ COMMUNIQUER")')
     page.click("[data-testid=fire-add_evidence]")
     page.wait_for_load_state()
-    assert page.locator("[data-testid=state]").inner_text().strip() == "Declared"
-    assert "Attach evidence" in page.locator("[data-testid=error]").inner_text()
+    expect(page.locator("[data-testid=state]")).to_have_text("Declared")
+    expect(page.locator("[data-testid=error]")).to_contain_text("Attach evidence")
     page.fill("input[name=add_evidence-evidence_url]", "https://clairvoie.example/notes")
     page.click("[data-testid=fire-add_evidence]")
     page.wait_for_load_state()
-    assert page.locator("[data-testid=state]").inner_text().strip() == "Evidenced"
+    expect(page.locator("[data-testid=state]")).to_have_text("Evidenced")
     assert page.outside_requests == []

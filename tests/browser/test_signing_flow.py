@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +29,7 @@ def test_sign_commit_evidence_and_find_it_on_the_register_in_english_and_french(
     page.select_option("select[name=kind]", "association")
     page.fill("input[name=identifier]", "RNA W000000042")
     page.click("form.card button[type=submit]")
-    assert page.locator("h1").inner_text() == "Coopérative Lumen"
+    expect(page.locator("h1")).to_have_text("Coopérative Lumen")
 
     page.goto(f"{base}/charters/numeum-ethical-ai")
     page.click("[data-testid=sign]")
@@ -37,43 +38,44 @@ def test_sign_commit_evidence_and_find_it_on_the_register_in_english_and_french(
         page.check(f"[data-testid=accept-{pillar}]")
     page.check("[data-testid=confirm]")
     page.click("[data-testid=sign-submit]")
-    assert "signed" in page.locator(".flash.success").inner_text()
+    expect(page.locator(".flash.success")).to_contain_text("signed")
 
     for pillar, statement in STATEMENTS.items():
         page.click(f"section[data-signature] tr[data-pillar={pillar}] a")
         page.click("[data-testid=edit-commitment]")
         page.fill("textarea[name=statement]", statement)
         page.click("[data-testid=save-commitment]")
-        assert page.locator("[data-testid=statement]").inner_text() == statement
+        expect(page.locator("[data-testid=statement]")).to_have_text(statement)
         page.click("[data-testid=fire-declare]")
-        assert page.locator("[data-testid=state]").inner_text().strip() == "Declared"
+        expect(page.locator("[data-testid=state]")).to_have_text("Declared")
         if pillar == "faire":
             page.fill("[data-testid=evidence-url]", "https://lumen.example/ethics/review-2026")
             page.click("[data-testid=attach-evidence]")
-            assert "lumen.example/ethics/review-2026" in page.locator("[data-testid=evidence]").inner_text()
+            expect(page.locator("[data-testid=evidence]")).to_contain_text("lumen.example/ethics/review-2026")
             page.click("[data-testid=fire-add_evidence]")
-            assert page.locator("[data-testid=state]").inner_text().strip() == "Evidenced"
+            expect(page.locator("[data-testid=state]")).to_have_text("Evidenced")
         page.goto(f"{base}/organisations")
         page.click("text=Coopérative Lumen")
 
     page.goto(f"{base}/register?q=Lumen")
     entry = page.locator("[data-testid=register-entry]")
-    assert entry.count() == 1
+    expect(entry).to_have_count(1)
     for statement in STATEMENTS.values():
         assert statement in entry.inner_text()
     page.click("[data-testid=signature-attestation]")
-    assert "Valid" in page.locator("[data-testid=status]").inner_text()
+    expect(page.locator("[data-testid=status]")).to_contain_text("Valid")
     uid = re.search(r"/attestations/([0-9a-f-]+)$", page.url).group(1)
     credential = page.request.get(f"{base}/attestations/{uid}.json").text()
     assert json.loads(credential)["credentialSubject"]["organisation"]["name"] == "Coopérative Lumen"
     page.goto(f"{base}/verify")
     page.fill("textarea[name=credential]", credential)
     page.click("form.card button[type=submit]")
-    assert page.locator("[data-testid=verdict]").get_attribute("data-ok") == "yes"
+    expect(page.locator("[data-testid=verdict]")).to_have_attribute("data-ok", "yes")
 
     page.click("[data-testid=lang-fr]")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
     page.goto(f"{base}/register?q=Lumen")
-    assert page.locator("h1").inner_text() == "Registre public"
-    assert "Coopérative Lumen" in page.locator("[data-testid=register-entry]").inner_text()
-    assert "Déclaré" in page.locator("[data-testid=register-entry]").inner_text()
+    expect(page.locator("h1")).to_have_text("Registre public")
+    expect(page.locator("[data-testid=register-entry]")).to_contain_text("Coopérative Lumen")
+    expect(page.locator("[data-testid=register-entry]")).to_contain_text("Déclaré")
     assert page.outside_requests == []
