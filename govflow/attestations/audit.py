@@ -130,12 +130,13 @@ def _audit(stack: contextlib.ExitStack, chunk: int) -> AuditReport:
         if sha256(b"\x00" + leaf_input).digest() != leaf:
             report.add(index, "its leaf hash does not match its content: the entry was altered")
         if kind == "transition":
-            while history_ref not in pending:
+            row = pending.pop(history_ref, None) if pending else None
+            while row is None:
                 row = next(history, None)
-                if row is None:
+                if row is None or row[0] == history_ref:
                     break
-                pending[row[0]] = row
-            row = pending.pop(history_ref, None)
+                pending[row[0]] = row  # logged later (reordered) or never (reported at the end)
+                row = None
             if row is None:
                 report.add(index, f"history row {history_ref} it records was deleted")
             else:
@@ -157,7 +158,12 @@ def _audit(stack: contextlib.ExitStack, chunk: int) -> AuditReport:
                     report.add(index, f"attestation urn:uuid:{uid} no longer matches the signed credential the log recorded")
             elif revocation_payload(uid, revoked_at, reason) != leaf_input:
                 report.add(index, f"the revocation of attestation urn:uuid:{uid} was altered or undone")
-        merkle.frontier_push(frontier, index, leaf)
+        # The frontier update of merkle.frontier_push, inlined: this loop runs once per entry of the whole log.
+        node, n = leaf, index
+        while n & 1:
+            node = sha256(b"\x01" + frontier.pop() + node).digest()
+            n >>= 1
+        frontier.append(node)
         expected += 1
         head = heads.get(expected)
         if head is not None:
