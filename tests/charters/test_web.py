@@ -256,3 +256,24 @@ def test_organisations_are_created_edited_and_keep_an_officer(app, client, make_
     assert client.post(f"/organisations/{org_id}/edit", data={"name": "Hijack", "kind": "company", "country": "FR"}).status_code == 403
     with app.app_context():
         assert db.session.get(Organisation, org_id).name == "Nova Data"
+
+
+def test_members_without_the_right_role_are_refused_officer_and_member_actions(app, client, org_world):
+    signature_id, commitment_id, instance_id = _signed(app, client, org_world)
+    client.post(f"/commitments/{commitment_id}/evidence", data={"upload": (io.BytesIO(PDF), "r.pdf")}, content_type="multipart/form-data")
+    with app.app_context():
+        evidence_id = db.session.scalars(sa.select(Evidence)).one().id
+    client.post("/logout")
+    login(client, org_world.contributor.email)
+    assert client.post(f"/signatures/{signature_id}/withdraw", data={"reason": "Not my call at all.", "confirm": "y"}).status_code == 403
+    assert client.post(f"/signatures/{signature_id}/move").status_code == 403
+    assert client.post(f"/organisations/{org_world.org.id}/members", data={"email": org_world.outsider.email, "role": "officer"}).status_code == 403
+    client.post("/logout")
+    login(client, org_world.outsider.email)
+    assert client.get(f"/signatures/{signature_id}/assessment").status_code == 403
+    assert client.get(f"/evidence/{evidence_id}").status_code == 403
+    assert client.get(f"/commitments/{commitment_id}/edit").status_code == 403
+    with app.app_context():
+        signature = db.session.get(Signature, signature_id)
+        assert signature.withdrawn_at is None and signature.superseded_by_id is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 2
