@@ -15,11 +15,13 @@ def build_registry():
     from .charters import register as register_charters
     from .instances.registry import WorkflowRegistry
     from .reviews.workflow import register as register_reviews
+    from .sandbox import register as register_sandbox
 
     registry = WorkflowRegistry()
     register_attestations(registry)
     register_charters(registry)
     register_reviews(registry)
+    register_sandbox(registry)
     return registry
 
 
@@ -47,6 +49,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .main import views as main_views
     from .register import views as register_views
     from .reviews import views as review_views
+    from .sandbox import views as sandbox_views
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -64,7 +67,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     charter_paths = app.config["CHARTERS_PATH"]
     app.extensions["govflow.charters"] = load_catalog([charter_paths] if isinstance(charter_paths, str) else charter_paths, base=PROJECT_ROOT)
 
-    for module in (main_views, account_views, instance_views, charter_views, attestation_views, register_views, review_views):
+    for module in (main_views, account_views, instance_views, charter_views, attestation_views, register_views, review_views, sandbox_views):
         app.register_blueprint(module.bp)
     web.install(app)
     return app

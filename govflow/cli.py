@@ -231,7 +231,7 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password: str) -
 @click.option("--now", "now_text", default=None, help="pretend it is this UTC time (ISO 8601), for tests and replays")
 @click.option("--batch-size", default=500, show_default=True, help="instances claimed per transaction")
 def tick_command(now_text: str | None, batch_size: int) -> None:
-    """Fire every overdue timeout transition and record due reminders (idempotent; safe to run concurrently)."""
+    """Fire every overdue timeout transition, record due reminders and flag overdue milestones (idempotent; safe to run concurrently)."""
     from datetime import UTC, datetime
 
     from .instances.deadlines import tick
@@ -244,7 +244,10 @@ def tick_command(now_text: str | None, batch_size: int) -> None:
         except ValueError:
             raise click.BadParameter(f"'{now_text}' is not an ISO 8601 date-time", param_hint="--now") from None
     report = tick(now, batch_size=batch_size)
-    click.echo(f"tick: fired {report.fired} timeout(s), recorded {report.reminders} reminder(s), skipped {report.skipped}")
+    click.echo(
+        f"tick: fired {report.fired} timeout(s), recorded {report.reminders} reminder(s), flagged {report.flagged} overdue milestone(s), "
+        f"skipped {report.skipped}"
+    )
     for message in report.errors:
         click.echo(f"tick: {message}", err=True)
     if report.errors:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -255,11 +255,256 @@ def _refer(committee, org: Organisation, title: str, stage: str) -> None:
         )
 
 
+# -- the sandbox: a replay of the 2023 "AI for the benefit of public services" edition ---------------------------------
+MANAGER = "hugo.lemaire@sandbox.example"
+REPLAY_STARTS = date(2023, 6, 1)  # the earliest act the demo replays
+# e-mail, name, organisation, kind, identifier, website (people and organisations invented for the demo)
+LAUREATE_TEAMS = [
+    ("nadia.ferrer@atelier-public.example", "Nadia Ferrer", "Atelier Public Numérique", "public_body", "SIREN 000000011", "https://atelier-public.example"),
+    ("olivier.cassan@emploi-horizon.example", "Olivier Cassan", "Réseau Emploi Horizon", "public_body", "SIREN 000000012", "https://emploi-horizon.example"),
+    ("pauline.rivet@lorvanne.example", "Pauline Rivet", "Métropole de Lorvanne", "public_body", "SIREN 000000013", "https://lorvanne.example"),
+    ("quentin.delorme@vigilis.example", "Quentin Delorme", "Vigilis Vision", "company", "SIREN 000000014", "https://vigilis.example"),
+]
+EDITION_2023 = {
+    "theme_en": "AI for the benefit of public services",
+    "theme_fr": "L'intelligence artificielle au service des services publics",
+    "description_en": (
+        "A yearly sandbox edition: public bodies and companies building AI tools for public services apply, a few are "
+        "selected and receive six months of close support on data protection, then the lessons are published for all."
+    ),
+    "description_fr": (
+        "Une édition annuelle du bac à sable : organismes publics et entreprises qui conçoivent des outils d'IA pour les "
+        "services publics candidatent, quelques-uns sont retenus et accompagnés six mois sur la protection des données, "
+        "puis les enseignements sont publiés pour tous."
+    ),
+    "edition": 2023,
+    "call_opens_on": date(2023, 7, 3),
+    "call_closes_on": date(2023, 9, 29),
+    "eligibility": (
+        "The project is not in production yet | Le projet n'est pas encore en production\n"
+        "The project serves a public-service mission | Le projet sert une mission de service public\n"
+        "A team can take part for the six months of support | Une équipe peut participer pendant les six mois d'accompagnement"
+    ),
+    "grid": (
+        "Public benefit of the project | Intérêt public du projet | 2\n"
+        "Data-protection stakes it raises | Enjeux de protection des données soulevés | 2\n"
+        "Commitment to compliance | Engagement dans une démarche de conformité | 1"
+    ),
+    "cohort_size": 4,
+    "support_months": 6,
+    "axes": (
+        "Which data are needed, and is collecting them lawful? | Quelles données sont nécessaires, et leur collecte est-elle licite ?\n"
+        "Anonymisation: when, and by which method for which use | Anonymisation : à quel moment, et par quelle méthode pour quel usage\n"
+        "Guaranteeing people's rights | Garantir les droits des personnes\n"
+        "Which impact assessments to run | Quelles analyses d'impact mener"
+    ),
+}
+EDITION_2026 = {
+    **EDITION_2023,
+    "theme_en": "Sharing data between public bodies",
+    "theme_fr": "Le partage de données entre administrations",
+    "description_en": "A new call: projects where public bodies pool data to serve people better, supported for six months.",
+    "description_fr": "Un nouvel appel : des projets où des administrations mettent des données en commun pour mieux servir les usagers, accompagnés six mois.",
+    "edition": 2026,
+    "cohort_size": 3,
+}
+# organisation, project title, summary, final state, scores per evaluator (public benefit, stakes, compliance)
+APPLICATIONS_2023 = [
+    (
+        "Atelier Public Numérique",
+        "Drafting assistant for public agents",
+        "Helps agents find the right rule in internal documentation and draft replies to users; an agent always reviews the text.",
+        "laureate",
+        (5, 4, 4),
+    ),
+    (
+        "Réseau Emploi Horizon",
+        "Conversational helper for job counsellors",
+        "Answers counsellors' questions on training schemes and suggests leads for the people they support.",
+        "laureate",
+        (4, 5, 4),
+    ),
+    (
+        "Métropole de Lorvanne",
+        "Household water-use comparison",
+        "Compares a household's water use with a reference household of the same size, from smart-meter readings.",
+        "laureate",
+        (4, 4, 5),
+    ),
+    (
+        "Vigilis Vision",
+        "Detecting predefined events in video streams",
+        "Spots a short list of predefined events (a fall, an abandoned object) in live video without identifying anyone.",
+        "laureate",
+        (3, 5, 4),
+    ),
+    (
+        "Commune de Saint-Aubrac",
+        "Predicting demand at the town's help desk",
+        "Forecasts weekly visits to the help desk to plan the opening hours.",
+        "not_selected",
+        (3, 2, 3),
+    ),
+    (
+        "Association Données Communes",
+        "Open-data quality checker",
+        "Checks the quality of datasets published by member towns; already used in production since 2022.",
+        "ineligible",
+        None,
+    ),
+]
+# axis position, kind, title, start, due, state reached per laureate (index in LAUREATE_TEAMS)
+ROADMAP = [
+    (1, "workshop", "Kick-off workshop: inventory of the data", date(2024, 1, 10), date(2024, 1, 17), ["accepted", "accepted", "accepted", "accepted"]),
+    (1, "deliverable", "Data inventory and legal bases", date(2024, 1, 15), date(2024, 2, 16), ["accepted", "accepted", "accepted", "in_progress"]),
+    (2, "deliverable", "Anonymisation report", date(2024, 2, 12), date(2024, 4, 12), ["accepted", "accepted", "rework_requested", "planned"]),
+    (3, "workshop", "Interface design workshop: informing users", date(2024, 3, 4), date(2024, 3, 20), ["accepted", "accepted", "accepted", "cancelled"]),
+    (4, "deliverable", "Data protection impact assessment", date(2024, 4, 1), date(2024, 6, 14), ["accepted", "submitted", "in_progress", "planned"]),
+    (4, "meeting", "Closing meeting", date(2024, 6, 24), date(2024, 6, 28), ["accepted", "planned", "planned", "planned"]),
+]
+MILESTONE_PATHS = {
+    "planned": [],
+    "in_progress": ["start"],
+    "submitted": ["start", "submit"],
+    "rework_requested": ["start", "submit", "request_rework"],
+    "accepted": ["start", "submit", "accept"],
+    "cancelled": ["cancel"],
+}
+QUESTIONS = [
+    (0, 2, "May the assistant be trained on past replies written by agents?", "Yes, once names and case numbers are removed; keep that step documented."),
+    (2, 2, "Can daily meter readings be kept in open data if aggregated by street?", None),
+    (3, 3, "Do we need to inform people filmed when no one is identified?", "Yes: signs on site and a page explaining the events detected."),
+]
+
+
+def _at(day: date, hour: int = 10) -> datetime:
+    return datetime.combine(day, time(hour))
+
+
+def _date_keys_for_replay(start: datetime) -> None:
+    """On a fresh database, date the keys' service from the replay's first act, so that its credentials verify.
+
+    The demo replays acts from 2023 although its keys were made today; a database that already logged real acts
+    keeps its key history untouched.
+    """
+    from .attestations.models import LogState, SigningKey
+
+    if (db.session.scalar(sa.select(LogState.size).where(LogState.id == 1)) or 0) > 0:
+        return
+    for key in db.session.scalars(sa.select(SigningKey).where(SigningKey.valid_until.is_(None))):
+        key.valid_from = min(key.valid_from, start)
+    db.session.flush()
+
+
+def _ensure_laureate_teams() -> int:
+    created = 0
+    for email, name, org_name, kind, identifier, website in LAUREATE_TEAMS:
+        user = find_user(email)
+        if user is None:
+            user = create_user(email, name, DEMO_PASSWORD, ["signatory"])
+            created += 1
+        if db.session.scalar(sa.select(Organisation).where(Organisation.name == org_name)) is None:
+            add_member(create_organisation(org_name, kind, "FR", identifier, website), user, "officer")
+    return created
+
+
+def _demo_file(kind: str, title: str) -> tuple[bytes, Any]:
+    from .charters.uploads import inspect_upload
+
+    data = f"{title}\n\nDemo deliverable written for the govflow sandbox replay ({kind}). Invented content.\n".encode()
+    return data, inspect_upload(data, title.lower().replace(" ", "-").replace(":", "") + ".txt", 1_000_000)
+
+
+def _milestone_steps(milestone, state: str, due: date, manager, team) -> None:
+    from .sandbox.services import attach_milestone_file
+
+    moment = _at(due - timedelta(days=5), 9)
+    for trigger in MILESTONE_PATHS[state]:
+        if trigger == "submit" and milestone.kind == "deliverable":
+            data, checked = _demo_file(milestone.kind, milestone.title)
+            attach_milestone_file(team, milestone, data, checked, now=moment)
+        actor = manager if trigger in ("accept", "request_rework", "cancel") else team
+        inputs = {
+            "request_rework": {"comment": "Say when the re-identification test was run and by whom."},
+            "cancel": {"reason": "Merged with the information notice prepared under the rights axis."},
+        }.get(trigger, {})
+        fire_transition(actor, milestone.instance, trigger, inputs, now=moment)
+        moment += timedelta(days=2)
+
+
+def _ensure_sandbox() -> int:
+    from .sandbox import services as sandbox
+    from .sandbox.models import Programme
+
+    if db.session.scalar(sa.select(Programme.id).where(Programme.edition == 2023)) is not None:
+        return 0
+    manager = find_user(MANAGER)
+    evaluators = [manager, find_user("gaelle.pons@comite.example"), find_user("fabrice.nalet@comite.example")]
+    programme = sandbox.create_programme(manager, now=_at(date(2023, 6, 20), 9), **EDITION_2023)
+    for evaluator in evaluators:
+        sandbox.assign_evaluator(manager, programme, evaluator, now=_at(date(2023, 6, 21)))
+    orgs = {o.name: o for o in db.session.scalars(sa.select(Organisation))}
+    teams = {org: find_user(email) for email, _name, org, *_rest in LAUREATE_TEAMS}
+    teams.update({o[0]: find_user(o[5]) for o in ORGANISATIONS})
+    declared = {c["key"]: True for c in programme.eligibility}
+    grid = [c["key"] for c in programme.grid]
+    laureates = []
+    for n, (org_name, title, summary, outcome, scores) in enumerate(APPLICATIONS_2023):
+        team = teams[org_name]
+        filed = _at(date(2023, 8, 21) + timedelta(days=5 * n))
+        application = sandbox.create_application(team, programme, orgs[org_name], title, summary, declared, [], now=filed)
+        instance = application.instance
+        fire_transition(team, instance, "submit", {}, now=filed + timedelta(days=7))
+        fire_transition(manager, instance, "check_eligibility", {}, now=_at(date(2023, 10, 2)))
+        if outcome == "ineligible":
+            fire_transition(manager, instance, "declare_ineligible", {"reason": "The tool has been in production since 2022."}, now=_at(date(2023, 10, 4)))
+            continue
+        fire_transition(manager, instance, "shortlist", {}, now=_at(date(2023, 10, 5)))
+        sandbox.schedule_audition(manager, application, _at(date(2023, 10, 23) + timedelta(days=n), 14), "Video call")
+        fire_transition(manager, instance, "schedule_audition", {}, now=_at(date(2023, 10, 6)))
+        for evaluator in evaluators:
+            if sandbox.scoring_refusal(evaluator, application) is None:
+                sheet = dict(zip(grid, scores, strict=True))
+                sandbox.score_application(evaluator, application, sheet, {}, "Scored after the audition.", now=_at(date(2023, 10, 27)))
+        fire_transition(manager, instance, "hold_audition", {}, now=_at(date(2023, 10, 27), 17))
+        if outcome == "not_selected":
+            fire_transition(manager, instance, "reject", {"reason": "Ranked fifth for a cohort of four."}, now=_at(date(2023, 11, 15)))
+            continue
+        fire_transition(manager, instance, "select", {}, now=_at(date(2023, 11, 15)))
+        laureates.append((application, team))
+    for index, (application, team) in enumerate(laureates):
+        axes = sandbox.axes(application)
+        planned = [
+            (
+                sandbox.add_milestone(manager, application, axes[position - 1], kind, title, starts, due, manager.id, team.id, now=_at(date(2023, 12, 14))),
+                states,
+            )
+            for position, kind, title, starts, due, states in ROADMAP
+        ]
+        fire_transition(manager, application.instance, "start_support", {}, now=_at(date(2024, 1, 8)))
+        for milestone, states in planned:
+            _milestone_steps(milestone, states[index], milestone.due_on, manager, team)
+        if index == 0:  # the first laureate's roadmap is all accepted: its support is over
+            fire_transition(manager, application.instance, "complete", {}, now=_at(date(2024, 7, 1)))
+    for index, axis_position, question, answer in QUESTIONS:
+        application, team = laureates[index]
+        row = sandbox.raise_question(team, sandbox.axes(application)[axis_position - 1], question, now=_at(date(2024, 2, 20)))
+        if answer:
+            sandbox.answer_question(manager, row, answer, now=_at(date(2024, 2, 27)))
+    sandbox.flag_overdue_milestones(utcnow())
+    today = utcnow().date()
+    upcoming = sandbox.create_programme(manager, **{**EDITION_2026, "call_opens_on": today - timedelta(days=14), "call_closes_on": today + timedelta(days=60)})
+    for evaluator in evaluators[:2]:
+        sandbox.assign_evaluator(manager, upcoming, evaluator)
+    return 1
+
+
 def load_demo() -> int:
     """Create whatever demo item is missing; return how many were created (0 on a second run)."""
     register_definitions(get_engine())
     register_all()
     init_keys()
+    _date_keys_for_replay(_at(REPLAY_STARTS))
     created = _ensure_users()
     made, orgs = _ensure_organisations()
     created += made
@@ -271,6 +516,8 @@ def load_demo() -> int:
         if db.session.scalar(sa.select(Referral.id).where(Referral.title == title)) is None:
             _refer(committee, orgs[org_name], title, stage)
             created += 1
+    created += _ensure_laureate_teams()
+    created += _ensure_sandbox()
     for org_name, slug, months_ago, pillars, reason in SIGNATURES:
         org = orgs[org_name]
         exists = db.session.scalar(sa.select(Signature.id).where(Signature.organisation_id == org.id, Signature.charter == slug))

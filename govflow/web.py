@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -110,3 +110,4 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["get_engine_definition"] = lambda name="commitment": app.extensions["govflow.engine"].definition(name)
 
     app.jinja_env.filters["when"] = lambda dt: format_datetime(dt, "medium") if dt else ""
+    app.jinja_env.filters["day"] = lambda d: format_date(d, "medium") if d else ""

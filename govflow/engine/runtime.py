@@ -51,13 +51,18 @@ SYSTEM = _System()
 
 @dataclass(frozen=True)
 class GuardContext:
-    """What a guard sees: the instance, the actor, the transition and the inputs given."""
+    """What a guard sees: the instance, the actor, the transition, the inputs given and the time of the act.
+
+    ``now`` is the moment the step is dated (a timeout fired late is judged at its expiry); None when a page only
+    asks whether a step would be possible, in which case guards judge at the present time.
+    """
 
     instance: Any
     actor: Any
     transition: TransitionDef
     definition: Definition
     inputs: dict[str, str]
+    now: datetime | None = None
 
 
 GuardFn = Callable[[GuardContext], "str | None"]
@@ -239,7 +244,7 @@ class Engine:
         transition = definition.transition(event_data.state.name, event_data.event.name)
         self._authorise(event_data.model, kwargs["actor"], transition)
         kwargs["inputs"] = self._clean_inputs(transition, kwargs["inputs"])
-        self._run_guards(event_data.model, kwargs["actor"], transition, definition, kwargs["inputs"])
+        self._run_guards(event_data.model, kwargs["actor"], transition, definition, kwargs["inputs"], kwargs["now"])
         return True
 
     def _after_change(self, event_data) -> None:
@@ -288,8 +293,10 @@ class Engine:
             clean[name] = value
         return clean
 
-    def _run_guards(self, instance: Any, actor: Any, transition: TransitionDef, definition: Definition, inputs: dict[str, str]) -> None:
-        context = GuardContext(instance, actor, transition, definition, inputs)
+    def _run_guards(
+        self, instance: Any, actor: Any, transition: TransitionDef, definition: Definition, inputs: dict[str, str], now: datetime | None = None
+    ) -> None:
+        context = GuardContext(instance, actor, transition, definition, inputs, now)
         for name in transition.guards:
             reason = self.registry.guards[name](context)
             if reason:

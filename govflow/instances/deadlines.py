@@ -22,7 +22,7 @@ from ..engine import SYSTEM, EngineError, StaleInstance, utcnow
 from ..engine.durations import add_duration
 from ..extensions import db
 from .models import InstanceReminder, WorkflowInstance
-from .services import fire_transition, get_engine
+from .services import fire_transition, get_engine, get_registry
 
 log = logging.getLogger(__name__)
 MAX_CONFLICTS = 50
@@ -34,6 +34,7 @@ class TickReport:
 
     fired: int = 0
     reminders: int = 0
+    flagged: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -142,10 +143,13 @@ def record_reminders(now: datetime | None = None) -> int:
 
 
 def tick(now: datetime | None = None, batch_size: int = 500) -> TickReport:
-    """One run of ``govflow tick``: fire overdue timeouts, then record due reminders."""
+    """One run of ``govflow tick``: fire overdue timeouts, record due reminders, then let domains flag what is overdue."""
     now = now or utcnow()
     report = fire_overdue(now, batch_size)
     report.reminders = record_reminders(now)
+    for hook in get_registry().tick_hooks:
+        report.flagged += hook(now)
+    db.session.commit()
     return report
 
 

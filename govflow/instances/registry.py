@@ -48,6 +48,7 @@ class WorkflowRegistry:
     before_history_hooks: list[Callable[[], None]] = field(default_factory=list)
     panels: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
     inbox_sections: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
+    tick_hooks: list[Callable[[Any], int]] = field(default_factory=list)
     inputs: dict[str, InputSpec] = field(
         default_factory=lambda: {
             "comment": InputSpec("comment", "text", 4000),
@@ -86,6 +87,11 @@ class WorkflowRegistry:
     def inbox_section(self, template: str, load: Callable[[Any], dict]) -> None:
         """Add a section to every dashboard: ``template`` rendered with ``load(user)`` (what waits outside transitions)."""
         self.inbox_sections.append((template, load))
+
+    def on_tick(self, hook: Callable[[Any], int]) -> None:
+        """Register ``hook(now) -> count``, run by each ``govflow tick`` to flag what fell overdue outside the engine's
+        deadlines (e.g. milestones with their own due dates); it must be idempotent."""
+        self.tick_hooks.append(hook)
 
     def subject(self, subject: Subject) -> None:
         """Register how to show a kind of subject."""

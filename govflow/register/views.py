@@ -12,6 +12,7 @@ from ..charters.catalog import get_catalog
 from ..charters.models import OrganisationKind
 from ..engine import utcnow
 from ..instances.services import Page, get_engine
+from ..sandbox.services import published_syntheses
 from .services import COLUMNS, RegisterFilters, rows, search
 
 bp = Blueprint("register", __name__)
@@ -52,6 +53,7 @@ def index():
         pillars=pillars,
         states=[s for s in get_engine().definition("commitment").states if s != "draft"],
         kinds=[k.value for k in OrganisationKind],
+        syntheses=published_syntheses() if page_number == 1 and not filters.active() else [],
     )
 
 

@@ -139,21 +139,31 @@ def latest_dossier(referral: Referral) -> DossierVersion | None:
     return db.session.scalar(sa.select(DossierVersion).where(DossierVersion.referral_id == referral.id).order_by(DossierVersion.number.desc()).limit(1))
 
 
+def declared_interest(user_id: int, organisations: list[str]) -> str | None:
+    """Why ``user_id``'s current declaration of interests conflicts with one of ``organisations`` (by name), or None.
+
+    The independence rule shared by committee review and sandbox evaluation: any declared link to the organisation
+    concerned or to a partner named in its file is a conflict.
+    """
+    names: dict[str, str] = {}
+    for name in organisations:
+        names.setdefault(_norm(name), name)
+    declaration = current_declaration(user_id)
+    for item in declaration.interests if declaration else []:
+        if _norm(item["organisation"]) in names:
+            return _("Declared interest (%(relation)s) in %(org)s.", relation=item["relation"].replace("_", " "), org=names[_norm(item["organisation"])])
+    return None
+
+
 def conflicts(referral: Referral) -> dict[int, str]:
     """Members in term whose current declaration names the referring organisation or a partner: user id → reason."""
     version = latest_dossier(referral)
-    names = {_norm(referral.organisation.name): referral.organisation.name}
-    for partner in version.partners if version else []:
-        names.setdefault(_norm(partner), partner)
+    names = [referral.organisation.name, *(version.partners if version else [])]
     out = {}
     for member in members_in_term(referral.committee_id):
-        declaration = current_declaration(member.user_id)
-        for item in declaration.interests if declaration else []:
-            if _norm(item["organisation"]) in names:
-                out[member.user_id] = _(
-                    "Declared interest (%(relation)s) in %(org)s.", relation=item["relation"].replace("_", " "), org=names[_norm(item["organisation"])]
-                )
-                break
+        reason = declared_interest(member.user_id, names)
+        if reason is not None:
+            out[member.user_id] = reason
     return out
 
 

@@ -58,9 +58,9 @@ def _act(referral: Referral, action, success: str):
 
 
 @bp.route("/interests", methods=["GET", "POST"])
-@roles_required("committee_member", "committee_secretary")
+@roles_required("committee_member", "committee_secretary", "programme_manager")
 def interests():
-    """The signed-in member's declaration of interests: each save is a new dated version."""
+    """The signed-in member's or evaluator's declaration of interests: each save is a new dated version."""
     current = services.current_declaration(current_user.id)
     form = InterestsForm()
     if request.method == "GET" and current is not None:

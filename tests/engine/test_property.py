@@ -13,7 +13,7 @@ from govflow.engine.definitions import load_definitions
 from .vocab import Item, Person, make_engine, vocabulary
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL_ROLES = Person(1, roles={"reviewer", "signatory", "admin", "committee_member", "programme_manager"}, orgs={"acme"})
+ALL_ROLES = Person(1, roles={"reviewer", "signatory", "admin", "committee_member", "programme_manager", "applicant_team", "sandbox_manager"}, orgs={"acme"})
 
 
 def _engine():

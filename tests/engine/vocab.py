@@ -6,7 +6,18 @@ from types import SimpleNamespace
 
 from govflow.engine import Engine, InputSpec, Registry, Vocabulary
 
-ROLES = {"signatory", "reviewer", "admin", "org_member", "org_officer", "referral_holder", "referral_secretary", "referral_chair"}
+ROLES = {
+    "signatory",
+    "reviewer",
+    "admin",
+    "org_member",
+    "org_officer",
+    "referral_holder",
+    "referral_secretary",
+    "referral_chair",
+    "applicant_team",
+    "sandbox_manager",
+}
 REVIEW_GUARDS = (
     "dossier_complete",
     "has_rapporteurs",
@@ -20,6 +31,18 @@ REVIEW_GUARDS = (
     "reconsideration_available",
     "conditions_resolved",
 )
+SANDBOX_GUARDS = (
+    "call_open",
+    "application_complete",
+    "audition_date_set",
+    "scored",
+    "cohort_has_room",
+    "roadmap_planned",
+    "roadmap_settled",
+    "synthesis_published",
+    "support_running",
+    "deliverable_attached",
+)
 INPUTS = {
     "comment": InputSpec("comment"),
     "reason": InputSpec("reason"),
@@ -29,7 +52,7 @@ INPUTS = {
 }
 
 
-def vocabulary(guards=("has_statement", "independent_of_organisation", "has_evidence", "has_fresh_evidence", *REVIEW_GUARDS)) -> Vocabulary:
+def vocabulary(guards=("has_statement", "independent_of_organisation", "has_evidence", "has_fresh_evidence", *REVIEW_GUARDS, *SANDBOX_GUARDS)) -> Vocabulary:
     """The names test definitions may use."""
     return Vocabulary(set(ROLES), set(guards), dict(INPUTS))
 
@@ -64,7 +87,7 @@ def make_engine(guards=None, org_of=lambda item: getattr(item, "org", None)) -> 
             "independent_of_organisation": lambda ctx: "you belong to this organisation" if getattr(ctx.instance, "org", None) in ctx.actor.orgs else None,
             "has_evidence": lambda ctx: None if ctx.inputs.get("evidence_url") or getattr(ctx.instance, "evidence", False) else "no evidence",
             "has_fresh_evidence": lambda ctx: None if ctx.inputs.get("evidence_url") else "no fresh evidence",
-            **{name: (lambda ctx: None) for name in REVIEW_GUARDS},
+            **{name: (lambda ctx: None) for name in REVIEW_GUARDS + SANDBOX_GUARDS},
         }
     )
     return Engine(Registry(roles=set(ROLES) | {"committee_member", "programme_manager"}, guards=guards, inputs=dict(INPUTS), has_role=has_role))

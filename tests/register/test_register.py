@@ -198,8 +198,9 @@ def test_register_pages_run_a_bounded_number_of_queries_with_10000_organisations
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Commitment)) == 100_100
     large = query_counts(app, client)
-    # count + page of ids + signatures + their commitments + their attestations, however big the register is
-    assert max(small) <= 5 and max(large) <= 5, (small, large)
+    # count + page of ids + signatures + their commitments + their attestations (+ published sandbox syntheses on the
+    # unfiltered first page), however big the register is
+    assert max(small) <= 6 and max(large) <= 6, (small, large)
     assert large[0] == small[0], f"queries per page grew with the data: {small} -> {large}"
     page = client.get("/register").get_data(as_text=True)
     assert "10010 signatures" in page and page.count('data-testid="register-entry"') == 20

@@ -30,6 +30,9 @@ PUBLIC = {
     "register.download_csv",
     "register.download_json",
     "reviews.published_decisions",
+    # Sandbox programmes, their calls, laureates and published syntheses are public; everything else of theirs is not.
+    "sandbox.programmes",
+    "sandbox.programme",
     "attestations.get_sth",
     "attestations.get_sth_consistency",
     "attestations.get_proof_by_hash",
@@ -91,8 +94,10 @@ def test_signed_in_users_of_every_role_get_pages_not_errors(app, client, make_us
         expected = {200, 302} if endpoint in ("main.index", "accounts.login") else {200}
         if endpoint == "charters.new_organisation" and not set(roles) & {"signatory", "admin"}:
             expected = {403}  # only signatories (and administrators) create organisations
-        if endpoint == "reviews.interests" and not set(roles) & {"committee_member", "committee_secretary"}:
-            expected = {403}  # declarations of interests are for committee members
+        if endpoint == "reviews.interests" and not set(roles) & {"committee_member", "committee_secretary", "programme_manager"}:
+            expected = {403}  # declarations of interests are for committee members and sandbox evaluators
+        if endpoint == "sandbox.new_programme" and "programme_manager" not in roles:
+            expected = {403}  # only programme managers open programmes
         if endpoint == "reviews.new_referral":
             expected = {403}  # these users belong to no organisation
         assert response.status_code in expected, (url, roles, response.status_code)

@@ -1,0 +1,1064 @@
+"""Services of sandbox programmes: programmes and calls, applications, evaluators and their independence, scoring and
+ranking, laureates' roadmaps (axes, milestones, files, questions), the cohort dashboard, overdue flags, the synthesis.
+
+They take the actor, flush, and never commit. Refusals raise SandboxError (422), SandboxConflict (409) or
+NotPermitted (403) with a sentence a person understands.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from ..charters.models import Organisation
+from ..charters.services import evidence_root, is_member, organisation_ids
+from ..charters.uploads import CheckedUpload, store
+from ..engine import NotPermitted, utcnow
+from ..extensions import db
+from ..instances.models import WorkflowInstance
+from ..instances.services import Page, fire_transition, start_instance
+from ..reviews.services import declared_interest
+from . import ranking
+from .models import (
+    MILESTONE_KINDS,
+    SCORE_MAX,
+    Application,
+    Axis,
+    EvaluatorExclusion,
+    Milestone,
+    MilestoneFile,
+    Programme,
+    ProgrammeEvaluator,
+    ProgrammeManager,
+    Question,
+    Score,
+)
+
+APPLICATION_WORKFLOW = "application"
+MILESTONE_WORKFLOW = "milestone"
+SCORING_STATES = ("shortlisted", "audition_scheduled", "audition_held")
+LAUREATE_STATES = ("selected", "in_support", "completed", "synthesis_published")
+ROADMAP_STATES = ("selected", "in_support", "completed", "synthesis_published")
+PLANNING_STATES = ("selected", "in_support")
+OPEN_MILESTONE_STATES = ("planned", "in_progress", "submitted", "rework_requested")
+FILE_STATES = ("planned", "in_progress", "rework_requested")
+UPCOMING_DAYS = 30
+LIST_LIMIT = 50
+
+
+class SandboxError(ValueError):
+    """Input refused by a sandbox service; the message says why."""
+
+    status = 422
+
+
+class SandboxConflict(SandboxError):
+    """An action that conflicts with the current state of a programme, application or milestone."""
+
+    status = 409
+
+
+def _actor_ok(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and getattr(user, "id", None) is not None
+
+
+def _text(value: str | None, what: str, limit: int, minimum: int = 1) -> str:
+    value = (value or "").strip()
+    if len(value) < minimum:
+        raise SandboxError(_("%(what)s is required.", what=what) if minimum == 1 else _("%(what)s needs at least %(n)s characters.", what=what, n=minimum))
+    if len(value) > limit:
+        raise SandboxError(_("%(what)s is longer than %(n)s characters.", what=what, n=limit))
+    return value
+
+
+def _bilingual(en: str | None, fr: str | None, what: str, limit: int) -> dict[str, str]:
+    return {"en": _text(en, _("%(what)s (English)", what=what), limit), "fr": _text(fr, _("%(what)s (French)", what=what), limit)}
+
+
+# -- programmes --------------------------------------------------------------------------------------------------
+def slug_key(text: str, taken: set[str]) -> str:
+    """A short identifier made from ``text`` (lower case, ASCII), unique among ``taken``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    base = "_".join(re.findall(r"[a-z0-9]+", ascii_text)[:5])[:48] or "item"
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    taken.add(key)
+    return key
+
+
+def parse_bilingual_lines(text: str | None, what: str) -> list[dict]:
+    """Lines "English | Français" into [{"key", "title": {en, fr}}]; both languages are required on each line."""
+    out, taken = [], set()
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        en, sep, fr = (part.strip() for part in line.partition("|"))
+        if not sep or not en or not fr:
+            raise SandboxError(_("%(what)s, line %(n)s: write the English text, a | and the French text.", what=what, n=number))
+        if len(en) > 300 or len(fr) > 300:
+            raise SandboxError(_("%(what)s, line %(n)s: each text is at most 300 characters.", what=what, n=number))
+        out.append({"key": slug_key(en, taken), "title": {"en": en, "fr": fr}})
+    if not out:
+        raise SandboxError(_("%(what)s: write at least one line.", what=what))
+    return out
+
+
+def parse_grid(text: str | None) -> list[dict]:
+    """Lines "English | Français | weight" into the selection grid [{"key", "title": {en, fr}, "weight"}]."""
+    what = _("Selection grid")
+    out, taken = [], set()
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 3 or not parts[0] or not parts[1]:
+            raise SandboxError(_("%(what)s, line %(n)s: write the English text, the French text and the weight, separated by |.", what=what, n=number))
+        if not parts[2].isdigit() or not 1 <= int(parts[2]) <= 100:
+            raise SandboxError(_("%(what)s, line %(n)s: the weight is a whole number from 1 to 100.", what=what, n=number))
+        out.append({"key": slug_key(parts[0], taken), "title": {"en": parts[0][:300], "fr": parts[1][:300]}, "weight": int(parts[2])})
+    if not out:
+        raise SandboxError(_("%(what)s: write at least one line.", what=what))
+    return out
+
+
+def grid_of(programme: Programme) -> list[ranking.Criterion]:
+    """The programme's grid for the ranking."""
+    return [ranking.Criterion(c["key"], c["weight"]) for c in programme.grid]
+
+
+def _programme_fields(fields: dict) -> dict:
+    opens, closes = fields["call_opens_on"], fields["call_closes_on"]
+    if not isinstance(opens, date) or not isinstance(closes, date):
+        raise SandboxError(_("Give the dates the call opens and closes."))
+    if closes < opens:
+        raise SandboxError(_("The call must close on or after the day it opens."))
+    edition = fields["edition"]
+    if not isinstance(edition, int) or not 2000 <= edition <= 2100:
+        raise SandboxError(_("The edition is a year such as 2023."))
+    cohort, months = fields["cohort_size"], fields["support_months"]
+    if not isinstance(cohort, int) or not 1 <= cohort <= 100:
+        raise SandboxError(_("The cohort size is a whole number from 1 to 100."))
+    if not isinstance(months, int) or not 1 <= months <= 36:
+        raise SandboxError(_("The support lasts from 1 to 36 months."))
+    return {
+        "theme": _bilingual(fields["theme_en"], fields["theme_fr"], _("Theme"), 300),
+        "description": _bilingual(fields["description_en"], fields["description_fr"], _("Description"), 8000),
+        "edition": edition,
+        "call_opens_on": opens,
+        "call_closes_on": closes,
+        "eligibility": parse_bilingual_lines(fields["eligibility"], _("Eligibility criteria")),
+        "grid": parse_grid(fields["grid"]),
+        "cohort_size": cohort,
+        "support_months": months,
+        "axes_template": parse_bilingual_lines(fields["axes"], _("Work axes")),
+    }
+
+
+def create_programme(actor: Any, now: datetime | None = None, **fields: Any) -> Programme:
+    """A programme manager creates a programme and its call, and becomes its first manager.
+
+    ``fields``: theme_en, theme_fr, description_en, description_fr, edition, call_opens_on, call_closes_on,
+    eligibility, grid and axes (as lines of text, see ``parse_bilingual_lines`` and ``parse_grid``), cohort_size,
+    support_months.
+    """
+    if not _actor_ok(actor) or not actor.has_role("programme_manager"):
+        raise NotPermitted(_("Only programme managers can open a sandbox programme."))
+    now = now or utcnow()
+    programme = Programme(**_programme_fields(fields), created_by_id=actor.id, created_at=now)
+    db.session.add(programme)
+    db.session.flush()
+    db.session.add(ProgrammeManager(programme_id=programme.id, user_id=actor.id, added_at=now))
+    db.session.flush()
+    return programme
+
+
+def update_programme(actor: Any, programme: Programme, **fields: Any) -> Programme:
+    """A manager edits the programme; the grid cannot change once a sheet was scored, nor the criteria once someone applied."""
+    _require_manager(actor, programme)
+    values = _programme_fields(fields)
+    scored = db.session.scalar(sa.select(sa.func.count()).select_from(Score).join(Application).where(Application.programme_id == programme.id))
+    if scored and _grid_signature(values["grid"]) != _grid_signature(programme.grid):
+        raise SandboxConflict(_("Evaluators have already scored applications on this grid: its criteria and weights can no longer change."))
+    applied = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(Application.programme_id == programme.id))
+    if applied and [c["title"] for c in values["eligibility"]] != [c["title"] for c in programme.eligibility]:
+        raise SandboxConflict(_("Organisations have already applied under these eligibility criteria: they can no longer change."))
+    if programme.synthesis_published_at is not None:
+        raise SandboxConflict(_("The programme's synthesis is published: the programme can no longer change."))
+    for name, value in values.items():
+        setattr(programme, name, value)
+    db.session.flush()
+    return programme
+
+
+def _grid_signature(grid: list[dict]) -> list[tuple]:
+    return [(c["title"]["en"], c["title"]["fr"], c["weight"]) for c in grid]
+
+
+def is_manager(user: Any, programme_id: int) -> bool:
+    """Whether ``user`` manages the programme."""
+    if not _actor_ok(user):
+        return False
+    return db.session.get(ProgrammeManager, (programme_id, user.id)) is not None
+
+
+def managed_programme_ids(user: Any) -> sa.Select:
+    """SQL selectable of the ids of the programmes ``user`` manages."""
+    return sa.select(ProgrammeManager.programme_id).where(ProgrammeManager.user_id == user.id)
+
+
+def _require_manager(actor: Any, programme: Programme) -> None:
+    if not is_manager(actor, programme.id):
+        raise NotPermitted(_("Only the managers of this programme can do this."))
+
+
+def managers(programme: Programme) -> list[ProgrammeManager]:
+    """The programme's managers."""
+    return list(db.session.scalars(sa.select(ProgrammeManager).where(ProgrammeManager.programme_id == programme.id).order_by(ProgrammeManager.added_at)))
+
+
+def add_manager(actor: Any, programme: Programme, user: Any) -> ProgrammeManager:
+    """A manager adds another programme manager to the programme."""
+    _require_manager(actor, programme)
+    if user is None or not user.has_role("programme_manager"):
+        raise SandboxError(_("Only people holding the programme manager role can manage a programme."))
+    row = db.session.get(ProgrammeManager, (programme.id, user.id))
+    if row is None:
+        row = ProgrammeManager(programme_id=programme.id, user_id=user.id, added_at=utcnow())
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def evaluators(programme: Programme) -> list[ProgrammeEvaluator]:
+    """The evaluators assigned to the programme."""
+    return list(db.session.scalars(sa.select(ProgrammeEvaluator).where(ProgrammeEvaluator.programme_id == programme.id).order_by(ProgrammeEvaluator.user_id)))
+
+
+def is_evaluator(user: Any, programme_id: int) -> bool:
+    """Whether ``user`` is assigned to evaluate the programme's applications."""
+    if not _actor_ok(user):
+        return False
+    return db.session.get(ProgrammeEvaluator, (programme_id, user.id)) is not None
+
+
+def assign_evaluator(actor: Any, programme: Programme, user: Any, now: datetime | None = None) -> ProgrammeEvaluator:
+    """A manager assigns an evaluator (a programme manager or committee member); conflicts exclude them at once."""
+    _require_manager(actor, programme)
+    if user is None or not user.has_role("programme_manager", "committee_member"):
+        raise SandboxError(_("Evaluators are chosen among programme managers and ethics-committee members."))
+    row = db.session.get(ProgrammeEvaluator, (programme.id, user.id))
+    if row is None:
+        row = ProgrammeEvaluator(programme_id=programme.id, user_id=user.id, assigned_by_id=actor.id, assigned_at=now or utcnow())
+        db.session.add(row)
+        db.session.flush()
+    for application in db.session.scalars(
+        sa.select(Application).join(WorkflowInstance).where(Application.programme_id == programme.id, WorkflowInstance.status.in_(SCORING_STATES))
+    ):
+        refresh_exclusions(application)
+    return row
+
+
+def call_state(programme: Programme, today: date | None = None) -> str:
+    """'upcoming', 'open' or 'closed': whether applications are accepted today."""
+    today = today or utcnow().date()
+    if today < programme.call_opens_on:
+        return "upcoming"
+    return "open" if today <= programme.call_closes_on else "closed"
+
+
+def call_refusal(programme: Programme, today: date | None = None) -> str | None:
+    """Why an application cannot be filed or submitted today, or None when the call is open."""
+    state = call_state(programme, today)
+    if state == "upcoming":
+        return _("The call for applications opens on %(date)s: applications are accepted from then.", date=programme.call_opens_on.isoformat())
+    if state == "closed":
+        return _(
+            "The call for applications is closed: applications were accepted from %(opens)s to %(closes)s.",
+            opens=programme.call_opens_on.isoformat(),
+            closes=programme.call_closes_on.isoformat(),
+        )
+    return None
+
+
+def list_programmes(page: int, per_page: int) -> Page:
+    """Programmes, newest edition first, paginated."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) or 0
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    rows = db.session.scalars(sa.select(Programme).order_by(Programme.edition.desc(), Programme.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(rows), page, per_page, total)
+
+
+# -- applications ------------------------------------------------------------------------------------------------
+def _application_fields(programme: Programme, title: str, summary: str, eligibility: dict, partners: list[str]) -> dict:
+    keys = {c["key"] for c in programme.eligibility}
+    return {
+        "title": _text(title, _("The project's title"), 300),
+        "summary": (summary or "").strip()[:8000],
+        "eligibility": {k: True for k, v in (eligibility or {}).items() if v and k in keys},
+        "partners": list(dict.fromkeys(p.strip()[:200] for p in partners if p and p.strip())),
+    }
+
+
+def create_application(
+    actor: Any,
+    programme: Programme,
+    organisation: Organisation,
+    title: str,
+    summary: str,
+    eligibility: dict,
+    partners: list[str],
+    now: datetime | None = None,
+) -> Application:
+    """A member of ``organisation`` starts a draft application while the call is open."""
+    if organisation is None or not is_member(actor, organisation.id):
+        raise NotPermitted(_("Only members of the organisation can apply on its behalf."))
+    now = now or utcnow()
+    refusal = call_refusal(programme, now.date())
+    if refusal:
+        raise SandboxError(refusal)
+    values = _application_fields(programme, title, summary, eligibility, partners)
+    instance = start_instance(actor, APPLICATION_WORKFLOW, title=f"{organisation.name}: {values['title']}"[:300], subject_kind="application", now=now)
+    application = Application(programme=programme, organisation=organisation, instance=instance, created_by_id=actor.id, created_at=now, **values)
+    db.session.add(application)
+    db.session.flush()
+    return application
+
+
+def update_application(actor: Any, application: Application, title: str, summary: str, eligibility: dict, partners: list[str]) -> Application:
+    """The applicant edits the draft application."""
+    if not is_member(actor, application.organisation_id):
+        raise NotPermitted(_("Only members of the organisation can edit its application."))
+    if application.instance.status != "draft":
+        raise SandboxConflict(_("The application was submitted: it can no longer be edited."))
+    for name, value in _application_fields(application.programme, title, summary, eligibility, partners).items():
+        setattr(application, name, value)
+    application.instance.title = f"{application.organisation.name}: {application.title}"[:300]
+    db.session.flush()
+    return application
+
+
+def application_for_instance(instance_id: int) -> Application | None:
+    """The application whose lifecycle is instance ``instance_id``."""
+    return db.session.scalar(sa.select(Application).where(Application.instance_id == instance_id))
+
+
+def milestone_for_instance(instance_id: int) -> Milestone | None:
+    """The milestone whose lifecycle is instance ``instance_id``."""
+    return db.session.scalar(sa.select(Milestone).where(Milestone.instance_id == instance_id))
+
+
+def missing_for_submission(application: Application) -> list[str]:
+    """What the application still lacks before it can be submitted (empty when complete)."""
+    missing = []
+    if len(application.summary.strip()) < 40:
+        missing.append(_("a summary of the project of at least 40 characters"))
+    undeclared = [c for c in application.programme.eligibility if not application.eligibility.get(c["key"])]
+    if undeclared:
+        missing.append(_("a declaration for each eligibility criterion"))
+    return missing
+
+
+def is_team(user: Any, application: Application) -> bool:
+    """Whether ``user`` belongs to the applying organisation (the laureate's team)."""
+    return _actor_ok(user) and is_member(user, application.organisation_id)
+
+
+def manages(user: Any, application: Application) -> bool:
+    """Whether ``user`` manages the application's programme and is independent of the applicant."""
+    return is_manager(user, application.programme_id) and not is_member(user, application.organisation_id)
+
+
+def schedule_audition(actor: Any, application: Application, when: datetime, place: str) -> Application:
+    """A manager sets the audition's date, time and place (then confirms it with the workflow step)."""
+    if not manages(actor, application):
+        raise NotPermitted(_("Only the programme's managers, independent of the applicant, schedule auditions."))
+    if application.instance.status not in ("shortlisted", "audition_scheduled"):
+        raise SandboxConflict(_("Auditions are scheduled for shortlisted applications."))
+    if not isinstance(when, datetime):
+        raise SandboxError(_("Give the audition's date and time."))
+    application.audition_at = when
+    application.audition_place = _text(place, _("The audition's place"), 300)
+    db.session.flush()
+    return application
+
+
+# -- independence of evaluators ----------------------------------------------------------------------------------
+def _applicant_names(application: Application) -> list[str]:
+    return [application.organisation.name, *application.partners]
+
+
+def conflict_reason(user_id: int, application: Application) -> str | None:
+    """Why the evaluator is conflicted on this application (their declared interests), or None."""
+    return declared_interest(user_id, _applicant_names(application))
+
+
+def exclusions(application: Application) -> list[EvaluatorExclusion]:
+    """The evaluators excluded from an application."""
+    return list(
+        db.session.scalars(sa.select(EvaluatorExclusion).where(EvaluatorExclusion.application_id == application.id).order_by(EvaluatorExclusion.user_id))
+    )
+
+
+def refresh_exclusions(application: Application, now: datetime | None = None) -> list[EvaluatorExclusion]:
+    """Record an automatic exclusion for each assigned evaluator whose declaration conflicts; return the new ones."""
+    existing = {e.user_id for e in exclusions(application)}
+    added = []
+    for evaluator in evaluators(application.programme):
+        if evaluator.user_id in existing:
+            continue
+        reason = conflict_reason(evaluator.user_id, application)
+        if reason is not None:
+            row = EvaluatorExclusion(application_id=application.id, user_id=evaluator.user_id, kind="automatic", reason=reason, recorded_at=now or utcnow())
+            db.session.add(row)
+            added.append(row)
+    db.session.flush()
+    return added
+
+
+def is_excluded(user: Any, application: Application) -> bool:
+    """Whether ``user`` is excluded from the application (recorded, or a conflict in their current declaration)."""
+    if not _actor_ok(user):
+        return False
+    if db.session.get(EvaluatorExclusion, (application.id, user.id)) is not None:
+        return True
+    return conflict_reason(user.id, application) is not None
+
+
+def exclude_self(actor: Any, application: Application, reason: str) -> EvaluatorExclusion:
+    """An evaluator steps aside from an application, with a reason."""
+    if not is_evaluator(actor, application.programme_id):
+        raise NotPermitted(_("Only the programme's evaluators can step aside from an application."))
+    reason = _text(reason, _("The reason"), 2000)
+    if db.session.get(EvaluatorExclusion, (application.id, actor.id)) is not None:
+        raise SandboxConflict(_("You are already excluded from this application."))
+    row = EvaluatorExclusion(application_id=application.id, user_id=actor.id, kind="self", reason=reason, recorded_at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def can_see_files(user: Any, application: Application) -> bool:
+    """The laureate's team, the programme's managers and its evaluators who are not excluded; nobody else."""
+    if not _actor_ok(user):
+        return False
+    if is_team(user, application) or manages(user, application):
+        return True
+    return is_evaluator(user, application.programme_id) and not is_excluded(user, application)
+
+
+# -- scoring -----------------------------------------------------------------------------------------------------
+def scoring_refusal(user: Any, application: Application) -> tuple[int, str] | None:
+    """(status, sentence) when ``user`` may not score the application now, else None."""
+    if not is_evaluator(user, application.programme_id):
+        return 403, _("Only the evaluators assigned to this programme can score its applications.")
+    if is_team(user, application):
+        return 403, _("You belong to the applying organisation: you cannot score its application.")
+    recorded = db.session.get(EvaluatorExclusion, (application.id, user.id))
+    reason = recorded.reason if recorded is not None else conflict_reason(user.id, application)
+    if reason is not None:
+        return 403, _("You are excluded from scoring this application: %(reason)s", reason=reason)
+    if application.instance.status not in SCORING_STATES:
+        return 409, _("Applications are scored once shortlisted and until the selection is decided.")
+    return None
+
+
+def score_application(
+    actor: Any, application: Application, scores: dict[str, int], comments: dict[str, str], comment: str | None, now: datetime | None = None
+) -> Score:
+    """Record or change the evaluator's sheet for the application (one row per evaluator, upserted)."""
+    refusal = scoring_refusal(actor, application)
+    if refusal is not None:
+        status, message = refusal
+        raise NotPermitted(message) if status == 403 else SandboxConflict(message)
+    try:
+        sheet = ranking.check_sheet(grid_of(application.programme), scores, SCORE_MAX)
+    except ranking.GridError:
+        raise SandboxError(_("Give every criterion of the grid a whole score from 0 to %(top)s.", top=SCORE_MAX)) from None
+    notes = {k: v.strip()[:2000] for k, v in (comments or {}).items() if k in sheet and v and v.strip()}
+    now = now or utcnow()
+    row = db.session.scalar(sa.select(Score).where(Score.application_id == application.id, Score.evaluator_id == actor.id))
+    if row is None:
+        row = Score(application_id=application.id, evaluator_id=actor.id, scored_at=now)
+        db.session.add(row)
+    row.scores, row.comments, row.comment, row.changed_at = sheet, notes, (comment or "").strip()[:4000] or None, now
+    db.session.flush()
+    return row
+
+
+def my_score(user: Any, application: Application) -> Score | None:
+    """``user``'s own sheet for the application."""
+    return db.session.scalar(sa.select(Score).where(Score.application_id == application.id, Score.evaluator_id == user.id))
+
+
+def counted_sheets(application_ids: list[int]) -> dict[int, list[Score]]:
+    """The sheets that count, per application: those of evaluators who are not excluded (one query)."""
+    out: dict[int, list[Score]] = {a: [] for a in application_ids}
+    if not application_ids:
+        return out
+    excluded = sa.exists().where(EvaluatorExclusion.application_id == Score.application_id, EvaluatorExclusion.user_id == Score.evaluator_id)
+    for row in db.session.scalars(sa.select(Score).where(Score.application_id.in_(application_ids), ~excluded).order_by(Score.evaluator_id)):
+        out[row.application_id].append(row)
+    return out
+
+
+def ranking_of(programme: Programme, application_ids: list[int]) -> dict[int, ranking.Ranked]:
+    """The ranking of the given applications on the programme's grid."""
+    sheets = counted_sheets(application_ids)
+    ranked = ranking.rank(grid_of(programme), {a: [s.scores for s in rows] for a, rows in sheets.items()}, SCORE_MAX)
+    return {r.application_id: r for r in ranked}
+
+
+def laureate_count(programme_id: int) -> int:
+    """How many applications of the programme are laureates (selected and not withdrawn)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Application)
+            .join(WorkflowInstance)
+            .where(Application.programme_id == programme_id, WorkflowInstance.status.in_(LAUREATE_STATES))
+        )
+        or 0
+    )
+
+
+@dataclass
+class ApplicationList:
+    """A page of a programme's applications with their ranking and the sheets the viewer may see."""
+
+    page: Page
+    ranked: dict[int, ranking.Ranked]
+    hidden: set[int]  # applications the viewer is excluded from: listed without scores
+    states: dict[str, int]
+
+
+def programme_applications(viewer: Any, programme: Programme, page: int, per_page: int, status: str = "") -> ApplicationList:
+    """A page of the programme's applications (ranked ones first) for its managers and evaluators; bounded queries."""
+    base = sa.select(Application.id).join(WorkflowInstance).where(Application.programme_id == programme.id)
+    if status:
+        base = base.where(WorkflowInstance.status == status)
+    all_ids = list(db.session.scalars(base.where(WorkflowInstance.status != "draft")))
+    ranked = ranking_of(programme, all_ids)
+    order = sorted(all_ids, key=lambda a: (ranked[a].rank is None, ranked[a].rank or 0, a))
+    total = len(order)
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    ids = order[(page - 1) * per_page : page * per_page]
+    rows = {a.id: a for a in db.session.scalars(sa.select(Application).where(Application.id.in_(ids)))} if ids else {}
+    hidden: set[int] = set()
+    if not is_manager(viewer, programme.id):
+        recorded = set(db.session.scalars(sa.select(EvaluatorExclusion.application_id).where(EvaluatorExclusion.user_id == viewer.id)))
+        hidden = {a for a in ids if a in recorded or conflict_reason(viewer.id, rows[a]) is not None}
+    states = dict(
+        db.session.execute(
+            sa.select(WorkflowInstance.status, sa.func.count())
+            .select_from(Application)
+            .join(WorkflowInstance)
+            .where(Application.programme_id == programme.id, WorkflowInstance.status != "draft")
+            .group_by(WorkflowInstance.status)
+        ).all()
+    )
+    return ApplicationList(Page([rows[a] for a in ids], page, per_page, total), ranked, hidden, states)
+
+
+# -- roadmaps ----------------------------------------------------------------------------------------------------
+def axes(application: Application) -> list[Axis]:
+    """The application's work axes, in order."""
+    return list(db.session.scalars(sa.select(Axis).where(Axis.application_id == application.id).order_by(Axis.position, Axis.id)))
+
+
+def create_axes(application: Application, now: datetime | None = None) -> list[Axis]:
+    """Give a new laureate the programme's work axes (once)."""
+    if axes(application):
+        return []
+    made = [
+        Axis(application_id=application.id, position=n, key=item["key"], title=dict(item["title"]), created_at=now or utcnow())
+        for n, item in enumerate(application.programme.axes_template, start=1)
+    ]
+    db.session.add_all(made)
+    db.session.flush()
+    return made
+
+
+def _require_planner(actor: Any, application: Application) -> None:
+    if not manages(actor, application):
+        raise NotPermitted(_("Only the programme's managers, independent of the laureate, plan its roadmap."))
+    if application.instance.status not in PLANNING_STATES:
+        raise SandboxConflict(_("The roadmap is planned once the application is selected and until the support is completed."))
+
+
+def add_axis(actor: Any, application: Application, title_en: str, title_fr: str) -> Axis:
+    """A manager adds a work axis to a laureate's roadmap."""
+    _require_planner(actor, application)
+    title = _bilingual(title_en, title_fr, _("The axis's title"), 300)
+    existing = axes(application)
+    axis = Axis(
+        application_id=application.id,
+        position=max((a.position for a in existing), default=0) + 1,
+        key=slug_key(title["en"], {a.key for a in existing}),
+        title=title,
+        created_at=utcnow(),
+    )
+    db.session.add(axis)
+    db.session.flush()
+    return axis
+
+
+def rename_axis(actor: Any, axis: Axis, title_en: str, title_fr: str) -> Axis:
+    """A manager renames a laureate's axis (its key, used to compare axes across the cohort, stays)."""
+    _require_planner(actor, db.session.get(Application, axis.application_id))
+    axis.title = _bilingual(title_en, title_fr, _("The axis's title"), 300)
+    db.session.flush()
+    return axis
+
+
+def add_milestone(
+    actor: Any,
+    application: Application,
+    axis: Axis,
+    kind: str,
+    title: str,
+    starts_on: date,
+    due_on: date,
+    manager_owner_id: int,
+    team_owner_id: int,
+    now: datetime | None = None,
+) -> Milestone:
+    """A manager plans a milestone under an axis, with its dates and an owner on each side."""
+    _require_planner(actor, application)
+    if axis is None or axis.application_id != application.id:
+        raise SandboxError(_("Choose one of this laureate's axes."))
+    if kind not in MILESTONE_KINDS:
+        raise SandboxError(_("Choose a workshop, a deliverable or a meeting."))
+    title = _text(title, _("The milestone's title"), 300)
+    _check_dates(starts_on, due_on)
+    programme_side = {m.user_id for m in managers(application.programme)} | {e.user_id for e in evaluators(application.programme)}
+    if manager_owner_id not in programme_side:
+        raise SandboxError(_("The programme's owner must be one of its managers or evaluators."))
+    from ..accounts.models import User
+
+    owner = db.session.get(User, team_owner_id) if team_owner_id else None
+    if owner is None or not is_member(owner, application.organisation_id):
+        raise SandboxError(_("The laureate's owner must be a member of the laureate's organisation."))
+    now = now or utcnow()
+    instance = start_instance(actor, MILESTONE_WORKFLOW, title=f"{application.organisation.name}: {title}"[:300], subject_kind="milestone", now=now)
+    milestone = Milestone(
+        application=application,
+        axis_id=axis.id,
+        instance=instance,
+        kind=kind,
+        title=title,
+        starts_on=starts_on,
+        due_on=due_on,
+        manager_owner_id=manager_owner_id,
+        team_owner_id=team_owner_id,
+        created_at=now,
+    )
+    db.session.add(milestone)
+    db.session.flush()
+    return milestone
+
+
+def _check_dates(starts_on: date, due_on: date) -> None:
+    if not isinstance(starts_on, date) or not isinstance(due_on, date):
+        raise SandboxError(_("Give the milestone's start and due dates."))
+    if due_on < starts_on:
+        raise SandboxError(_("A milestone is due on or after the day it starts."))
+
+
+def reschedule_milestone(actor: Any, milestone: Milestone, starts_on: date, due_on: date) -> Milestone:
+    """A manager moves an open milestone's dates; a milestone due again in the future is no longer flagged overdue."""
+    _require_planner(actor, milestone.application)
+    if milestone.instance.status not in OPEN_MILESTONE_STATES:
+        raise SandboxConflict(_("An accepted or cancelled milestone keeps its dates."))
+    _check_dates(starts_on, due_on)
+    milestone.starts_on, milestone.due_on = starts_on, due_on
+    if due_on >= utcnow().date():
+        milestone.overdue_at = None
+    db.session.flush()
+    return milestone
+
+
+def milestones_of(application: Application) -> list[Milestone]:
+    """The application's milestones, by axis and due date."""
+    return list(
+        db.session.scalars(
+            sa.select(Milestone)
+            .join(Axis, Axis.id == Milestone.axis_id)
+            .where(Milestone.application_id == application.id)
+            .order_by(Axis.position, Milestone.due_on, Milestone.id)
+        )
+    )
+
+
+def attach_milestone_file(actor: Any, milestone: Milestone, data: bytes, checked: CheckedUpload, now: datetime | None = None) -> MilestoneFile:
+    """The laureate's team (or a manager) attaches a content-checked file to an open milestone."""
+    application = milestone.application
+    if not (is_team(actor, application) or manages(actor, application)):
+        raise NotPermitted(_("Only the laureate's team and the programme's managers can add files to this milestone."))
+    if milestone.instance.status not in FILE_STATES:
+        raise SandboxConflict(_("Files are added before the milestone is submitted: once submitted, what was submitted stays as it is."))
+    path = store(evidence_root(), data, checked)
+    row = MilestoneFile(
+        milestone_id=milestone.id,
+        application_id=application.id,
+        sha256=checked.sha256,
+        size=checked.size,
+        mime=checked.mime,
+        original_name=checked.original_name,
+        storage_name=str(path.relative_to(evidence_root())),
+        added_by_id=actor.id,
+        added_at=now or utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def milestone_files(milestone: Milestone) -> list[MilestoneFile]:
+    """The files of a milestone, oldest first."""
+    return list(db.session.scalars(sa.select(MilestoneFile).where(MilestoneFile.milestone_id == milestone.id).order_by(MilestoneFile.id)))
+
+
+def questions(application: Application) -> dict[int, list[Question]]:
+    """The open questions of each axis of the application (one query)."""
+    out: dict[int, list[Question]] = {}
+    for q in db.session.scalars(sa.select(Question).where(Question.application_id == application.id).order_by(Question.id)):
+        out.setdefault(q.axis_id, []).append(q)
+    return out
+
+
+def _require_roadmap_party(actor: Any, application: Application) -> None:
+    if not (is_team(actor, application) or manages(actor, application)):
+        raise NotPermitted(_("Only the laureate's team and the programme's managers discuss its roadmap."))
+    if application.instance.status not in ROADMAP_STATES:
+        raise SandboxConflict(_("Questions are raised on a laureate's roadmap."))
+
+
+def raise_question(actor: Any, axis: Axis, text: str, now: datetime | None = None) -> Question:
+    """The team or a manager raises a question to resolve on an axis."""
+    application = db.session.get(Application, axis.application_id)
+    _require_roadmap_party(actor, application)
+    question = Question(
+        axis_id=axis.id, application_id=application.id, text=_text(text, _("The question"), 4000), asked_by_id=actor.id, asked_at=now or utcnow()
+    )
+    db.session.add(question)
+    db.session.flush()
+    return question
+
+
+def answer_question(actor: Any, question: Question, text: str, now: datetime | None = None) -> Question:
+    """The team or a manager answers an open question (once)."""
+    _require_roadmap_party(actor, db.session.get(Application, question.application_id))
+    if question.answer is not None:
+        raise SandboxConflict(_("This question was already answered."))
+    question.answer = _text(text, _("The answer"), 8000)
+    question.answered_by_id, question.answered_at = actor.id, now or utcnow()
+    db.session.flush()
+    return question
+
+
+# -- overdue flags (govflow tick) --------------------------------------------------------------------------------
+def flag_overdue_milestones(now: datetime) -> int:
+    """Flag, once, every open milestone whose due date has passed; return how many were flagged now."""
+    open_instances = sa.select(WorkflowInstance.id).where(WorkflowInstance.workflow == MILESTONE_WORKFLOW, WorkflowInstance.status.in_(OPEN_MILESTONE_STATES))
+    result = db.session.execute(
+        sa.update(Milestone)
+        .where(Milestone.due_on < now.date(), Milestone.overdue_at.is_(None), Milestone.instance_id.in_(open_instances))
+        .values(overdue_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+# -- cohort dashboard --------------------------------------------------------------------------------------------
+@dataclass
+class LaureateProgress:
+    """One laureate's row on the dashboard."""
+
+    application: Application
+    status: str
+    total: int = 0
+    accepted: int = 0
+    overdue: int = 0
+    milestones: list = field(default_factory=list)  # (Milestone, status, axis title)
+
+    @property
+    def percent(self) -> int:
+        """Accepted share of the milestones that are not cancelled."""
+        return round(100 * self.accepted / self.total) if self.total else 0
+
+
+@dataclass
+class Cohort:
+    """What the cohort dashboard shows."""
+
+    programme: Programme
+    laureates: Page  # of LaureateProgress
+    axis_counts: list[tuple[str, dict, dict[str, int]]]  # (axis key, title, status -> count)
+    overdue: list[tuple[Milestone, str]]
+    overdue_total: int
+    upcoming: list[tuple[Milestone, str]]
+    upcoming_total: int
+    today: date
+
+
+def _open_milestones(programme_id: int) -> sa.Select:
+    return (
+        sa.select(Milestone, WorkflowInstance.status)
+        .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
+        .join(Application, Application.id == Milestone.application_id)
+        .where(Application.programme_id == programme_id, WorkflowInstance.status.in_(OPEN_MILESTONE_STATES))
+    )
+
+
+def cohort(programme: Programme, page: int, per_page: int, today: date | None = None) -> Cohort:
+    """The cohort dashboard of a programme: laureates' progress and milestones, counts per axis, overdue and upcoming
+    milestones. A fixed number of queries whatever the size of the programme."""
+    today = today or utcnow().date()
+    laureate_filter = sa.and_(Application.programme_id == programme.id, Application.selected_at.is_not(None))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(laureate_filter)) or 0
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    rows = db.session.execute(
+        sa.select(Application, WorkflowInstance.status)
+        .join(WorkflowInstance, WorkflowInstance.id == Application.instance_id)
+        .where(laureate_filter)
+        .order_by(Application.selected_at, Application.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    progress = {a.id: LaureateProgress(a, status) for a, status in rows}
+    if progress:
+        for milestone, status, title in db.session.execute(
+            sa.select(Milestone, WorkflowInstance.status, Axis.title)
+            .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
+            .join(Axis, Axis.id == Milestone.axis_id)
+            .where(Milestone.application_id.in_(list(progress)))
+            .order_by(Milestone.application_id, Axis.position, Milestone.due_on, Milestone.id)
+        ):
+            p = progress[milestone.application_id]
+            p.milestones.append((milestone, status, title))
+            if status != "cancelled":
+                p.total += 1
+                p.accepted += status == "accepted"
+                p.overdue += status in OPEN_MILESTONE_STATES and milestone.due_on < today
+    counts: dict[str, dict[str, int]] = {}
+    for key, status, n in db.session.execute(
+        sa.select(Axis.key, WorkflowInstance.status, sa.func.count())
+        .select_from(Milestone)
+        .join(Axis, Axis.id == Milestone.axis_id)
+        .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
+        .join(Application, Application.id == Milestone.application_id)
+        .where(Application.programme_id == programme.id)
+        .group_by(Axis.key, WorkflowInstance.status)
+    ):
+        counts.setdefault(key, {})[status] = n
+    titles = {item["key"]: item["title"] for item in programme.axes_template}
+    custom = [k for k in counts if k not in titles]
+    if custom:
+        for key, title in db.session.execute(
+            sa.select(Axis.key, Axis.title)
+            .join(Application, Application.id == Axis.application_id)
+            .where(Application.programme_id == programme.id, Axis.key.in_(custom))
+        ):
+            titles.setdefault(key, title)
+    order = [item["key"] for item in programme.axes_template] + sorted(custom)
+    axis_counts = [(k, titles.get(k, {"en": k}), counts.get(k, {})) for k in order]
+    overdue_q = _open_milestones(programme.id).where(Milestone.due_on < today)
+    upcoming_q = _open_milestones(programme.id).where(Milestone.due_on >= today, Milestone.due_on <= today + timedelta(days=UPCOMING_DAYS))
+    return Cohort(
+        programme=programme,
+        laureates=Page(list(progress.values()), page, per_page, total),
+        axis_counts=axis_counts,
+        overdue=[tuple(r) for r in db.session.execute(overdue_q.order_by(Milestone.due_on, Milestone.id).limit(LIST_LIMIT))],
+        overdue_total=db.session.scalar(sa.select(sa.func.count()).select_from(overdue_q.subquery())) or 0,
+        upcoming=[tuple(r) for r in db.session.execute(upcoming_q.order_by(Milestone.due_on, Milestone.id).limit(LIST_LIMIT))],
+        upcoming_total=db.session.scalar(sa.select(sa.func.count()).select_from(upcoming_q.subquery())) or 0,
+        today=today,
+    )
+
+
+# Stable column names of the milestones CSV (documented in docs/sandbox.md; add, never rename).
+MILESTONE_COLUMNS = [
+    "programme",
+    "edition",
+    "laureate",
+    "project",
+    "axis",
+    "milestone_id",
+    "kind",
+    "title",
+    "starts_on",
+    "due_on",
+    "status",
+    "overdue",
+    "overdue_flagged_at",
+    "accepted_at",
+    "programme_owner",
+    "laureate_owner",
+]
+
+
+def milestone_rows(programme: Programme, today: date | None = None, chunk: int = 1000) -> Iterator[dict]:
+    """Every milestone of the programme as a CSV row (one query, streamed)."""
+    from ..accounts.models import User
+
+    today = today or utcnow().date()
+    manager_owner, team_owner = sa.orm.aliased(User), sa.orm.aliased(User)
+    query = (
+        sa.select(
+            Organisation.name,
+            Application.title,
+            Axis.title,
+            Milestone.id,
+            Milestone.kind,
+            Milestone.title,
+            Milestone.starts_on,
+            Milestone.due_on,
+            WorkflowInstance.status,
+            Milestone.overdue_at,
+            Milestone.accepted_at,
+            manager_owner.name,
+            team_owner.name,
+        )
+        .select_from(Milestone)
+        .join(Application, Application.id == Milestone.application_id)
+        .join(Organisation, Organisation.id == Application.organisation_id)
+        .join(Axis, Axis.id == Milestone.axis_id)
+        .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
+        .join(manager_owner, manager_owner.id == Milestone.manager_owner_id)
+        .join(team_owner, team_owner.id == Milestone.team_owner_id)
+        .where(Application.programme_id == programme.id)
+        .order_by(Organisation.name, Application.id, Axis.position, Milestone.due_on, Milestone.id)
+        .execution_options(yield_per=chunk)
+    )
+    theme = programme.theme.get("en", "")
+    for org, project, axis, mid, kind, title, starts, due, status, flagged, accepted, m_owner, t_owner in db.session.execute(query):
+        yield {
+            "programme": theme,
+            "edition": programme.edition,
+            "laureate": org,
+            "project": project,
+            "axis": axis.get("en", ""),
+            "milestone_id": mid,
+            "kind": kind,
+            "title": title,
+            "starts_on": starts.isoformat(),
+            "due_on": due.isoformat(),
+            "status": status,
+            "overdue": "yes" if status in OPEN_MILESTONE_STATES and due < today else "no",
+            "overdue_flagged_at": flagged.strftime("%Y-%m-%dT%H:%M:%SZ") if flagged else "",
+            "accepted_at": accepted.strftime("%Y-%m-%dT%H:%M:%SZ") if accepted else "",
+            "programme_owner": m_owner,
+            "laureate_owner": t_owner,
+        }
+
+
+# -- synthesis ---------------------------------------------------------------------------------------------------
+def accepted_milestones(programme: Programme) -> list[Milestone]:
+    """The accepted milestones of the programme's laureates, for the synthesis."""
+    return list(
+        db.session.scalars(
+            sa.select(Milestone)
+            .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
+            .join(Application, Application.id == Milestone.application_id)
+            .where(Application.programme_id == programme.id, WorkflowInstance.status == "accepted")
+            .order_by(Application.id, Milestone.due_on, Milestone.id)
+        )
+    )
+
+
+def publish_synthesis(actor: Any, programme: Programme, text_en: str, text_fr: str, milestone_ids: list[int], now: datetime | None = None) -> Programme:
+    """A manager publishes the programme's synthesis (text and accepted deliverables) once the support is over;
+    every completed application moves to "synthesis published" in the same transaction."""
+    _require_manager(actor, programme)
+    if programme.synthesis_published_at is not None:
+        raise SandboxConflict(_("The synthesis is already published: a public record is not rewritten."))
+    states = dict(
+        db.session.execute(
+            sa.select(WorkflowInstance.status, sa.func.count())
+            .select_from(Application)
+            .join(WorkflowInstance)
+            .where(Application.programme_id == programme.id)
+            .group_by(WorkflowInstance.status)
+        ).all()
+    )
+    if states.get("selected") or states.get("in_support"):
+        raise SandboxConflict(_("The synthesis is published once every laureate's support is completed."))
+    if not states.get("completed"):
+        raise SandboxConflict(_("The synthesis is published once at least one laureate's support is completed."))
+    texts = {"en": _text(text_en, _("The synthesis (English)"), 20000, 40), "fr": _text(text_fr, _("The synthesis (French)"), 20000, 40)}
+    allowed = {m.id for m in accepted_milestones(programme)}
+    chosen = sorted(set(milestone_ids or []))
+    if any(m not in allowed for m in chosen):
+        raise SandboxError(_("The synthesis can only include accepted deliverables of this programme."))
+    now = now or utcnow()
+    programme.synthesis, programme.synthesis_milestones, programme.synthesis_published_at = texts, chosen, now
+    db.session.flush()
+    for application in db.session.scalars(
+        sa.select(Application)
+        .join(WorkflowInstance)
+        .where(Application.programme_id == programme.id, WorkflowInstance.status == "completed")
+        .order_by(Application.id)
+    ):
+        fire_transition(actor, application.instance, "publish_synthesis", {}, now=now)
+    return programme
+
+
+def published_syntheses(limit: int = 20) -> list[Programme]:
+    """Programmes whose synthesis is published, latest first (for the public register)."""
+    return list(
+        db.session.scalars(
+            sa.select(Programme).where(Programme.synthesis_published_at.is_not(None)).order_by(Programme.synthesis_published_at.desc()).limit(limit)
+        )
+    )
+
+
+def laureates(programme: Programme) -> list[tuple[Application, str]]:
+    """The programme's laureates with their state (public once selected)."""
+    return list(
+        db.session.execute(
+            sa.select(Application, WorkflowInstance.status)
+            .join(WorkflowInstance, WorkflowInstance.id == Application.instance_id)
+            .where(Application.programme_id == programme.id, Application.selected_at.is_not(None))
+            .order_by(Application.selected_at, Application.id)
+        ).all()
+    )
+
+
+# -- inbox -------------------------------------------------------------------------------------------------------
+def inbox(user: Any) -> dict:
+    """What the dashboard shows of sandboxes: programmes the user manages or evaluates, overdue milestones they own,
+    and their organisations' applications."""
+    from ..accounts.models import User
+
+    if not isinstance(user, User):
+        return {}
+    managed = db.session.scalars(sa.select(Programme).where(Programme.id.in_(managed_programme_ids(user))).order_by(Programme.edition.desc()).limit(20)).all()
+    evaluated = db.session.scalars(
+        sa.select(Programme)
+        .where(Programme.id.in_(sa.select(ProgrammeEvaluator.programme_id).where(ProgrammeEvaluator.user_id == user.id)))
+        .order_by(Programme.edition.desc())
+        .limit(20)
+    ).all()
+    owned = db.session.execute(
+        sa.select(Milestone, WorkflowInstance.status)
+        .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
+        .where(
+            sa.or_(Milestone.manager_owner_id == user.id, Milestone.team_owner_id == user.id),
+            Milestone.overdue_at.is_not(None),
+            WorkflowInstance.status.in_(OPEN_MILESTONE_STATES),
+        )
+        .order_by(Milestone.due_on)
+        .limit(20)
+    ).all()
+    mine = db.session.scalars(
+        sa.select(Application).where(Application.organisation_id.in_(organisation_ids(user))).order_by(Application.id.desc()).limit(20)
+    ).all()
+    return {"managed": managed, "evaluated": evaluated, "overdue_owned": owned, "applications": mine}

@@ -1,0 +1,697 @@
+"""Sandbox programme pages: programmes and calls, applications, evaluation and ranking, roadmaps, files, questions,
+the cohort dashboard with its CSV export, and the synthesis."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, stream_with_context, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from ..access import public, roles_required, signed_in
+from ..accounts.services import find_user
+from ..charters.models import Organisation
+from ..charters.services import evidence_root, members, user_organisations
+from ..charters.uploads import UploadRefused, inspect_upload, read_limited
+from ..engine import EngineError, NotPermitted, utcnow
+from ..extensions import db
+from ..i18n import tr
+from ..instances.services import get_engine
+from . import services
+from .forms import (
+    AnswerForm,
+    ApplicationForm,
+    AuditionForm,
+    AxisForm,
+    DatesForm,
+    MilestoneForm,
+    PeopleForm,
+    ProgrammeForm,
+    QuestionForm,
+    StepAsideForm,
+    SynthesisForm,
+    score_form,
+)
+from .models import Application, Axis, Milestone, MilestoneFile, Programme, Question
+from .timeline import Bar, timeline_svg
+
+bp = Blueprint("sandbox", __name__)
+REFUSALS = (services.SandboxError, NotPermitted, EngineError, ValueError)
+
+
+def _refusal(exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, EngineError):
+        return exc.message, exc.status
+    return str(exc), getattr(exc, "status", 422)
+
+
+def _refused_page(exc: Exception):
+    """The error page of a refused action (the transaction was rolled back: nothing changed)."""
+    db.session.rollback()
+    message, status = _refusal(exc)
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def _act(action, success: str, target: str):
+    """Run an action, commit and go to ``target``; a refusal changes nothing and says why."""
+    try:
+        action()
+    except REFUSALS as exc:
+        return _refused_page(exc)
+    db.session.commit()
+    flash(success, "success")
+    return redirect(target), 303
+
+
+def _save(form, action, success, target):
+    """Validate ``form``, run ``action``, commit and redirect; otherwise (None, status) for the caller to render again."""
+    if not form.validate_on_submit():
+        return None, 422 if form.is_submitted() else 200
+    try:
+        result = action()
+    except REFUSALS as exc:
+        db.session.rollback()
+        message, status = _refusal(exc)
+        flash(message, "error")
+        return None, status
+    db.session.commit()
+    flash(success, "success")
+    return redirect(target(result), code=303), 303
+
+
+def _get(model, ident: int):
+    row = db.session.get(model, ident)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _managed(programme_id: int) -> Programme:
+    programme = _get(Programme, programme_id)
+    if not services.is_manager(current_user, programme.id):
+        abort(403, _("Only the managers of this programme can see this page."))
+    return programme
+
+
+def _visible_application(application_id: int) -> Application:
+    """An application whose files and roadmap the user may see (team, managers, evaluators not excluded)."""
+    application = _get(Application, application_id)
+    if not services.can_see_files(current_user, application):
+        abort(403, _("This application's files are confidential: only its team, the programme's managers and its evaluators who are not excluded see them."))
+    return application
+
+
+def _back(application: Application):
+    return url_for("instances.show", instance_id=application.instance_id)
+
+
+def _roadmap(application: Application) -> str:
+    return url_for("sandbox.roadmap", application_id=application.id)
+
+
+# -- programmes --------------------------------------------------------------------------------------------------
+@bp.get("/programmes")
+@public
+def programmes():
+    """Sandbox programmes and their calls, newest edition first."""
+    page = services.list_programmes(max(1, request.args.get("page", 1, type=int)), current_app.config["PAGE_SIZE"])
+    return render_template("sandbox/programmes.html", page=page, call_state=services.call_state)
+
+
+@bp.get("/programmes/<int:programme_id>")
+@public
+def programme(programme_id: int):
+    """A programme's public page: its call, criteria, grid and axes, laureates, and its synthesis once published."""
+    item = _get(Programme, programme_id)
+    manager = services.is_manager(current_user, item.id)
+    included = []
+    if item.synthesis_published_at is not None and item.synthesis_milestones:
+        included = db.session.scalars(
+            sa.select(Milestone).where(Milestone.id.in_(item.synthesis_milestones)).order_by(Milestone.application_id, Milestone.due_on)
+        ).all()
+    from ..attestations.models import Attestation
+
+    attestations = {}
+    if included:
+        for a in db.session.scalars(sa.select(Attestation).where(Attestation.instance_id.in_([m.instance_id for m in included]), Attestation.act == "accept")):
+            attestations[a.instance_id] = a
+    return render_template(
+        "sandbox/programme.html",
+        programme=item,
+        state=services.call_state(item),
+        manager=manager,
+        evaluator=services.is_evaluator(current_user, item.id),
+        laureates=services.laureates(item),
+        included=included,
+        attestations=attestations,
+        managers=services.managers(item) if manager else [],
+        evaluators=services.evaluators(item) if manager else [],
+        people_form=PeopleForm() if manager else None,
+        can_apply=current_user.is_authenticated and bool(user_organisations(current_user)),
+    )
+
+
+def _programme_values(form: ProgrammeForm) -> dict:
+    return {name: getattr(form, name).data for name in form.data if name != "csrf_token"}
+
+
+@bp.route("/programmes/new", methods=["GET", "POST"])
+@roles_required("programme_manager")
+def new_programme():
+    """A programme manager opens a programme and its call for applications."""
+    form = ProgrammeForm()
+    response, status = _save(
+        form,
+        lambda: services.create_programme(current_user, **_programme_values(form)),
+        _("Programme created. Assign its evaluators from its page."),
+        lambda p: url_for("sandbox.programme", programme_id=p.id),
+    )
+    return response or (render_template("sandbox/programme_form.html", form=form, programme=None), status)
+
+
+def _lines(items: list[dict], weights: bool = False) -> str:
+    return "\n".join(f"{i['title']['en']} | {i['title']['fr']}" + (f" | {i['weight']}" if weights else "") for i in items)
+
+
+@bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_programme(programme_id: int):
+    """A manager edits the programme (the grid stays once scored, the criteria once someone applied).
+
+    :raise 403: not a manager of the programme.
+    """
+    item = _managed(programme_id)
+    form = ProgrammeForm()
+    if request.method == "GET":
+        form.process(
+            data={
+                "theme_en": item.theme["en"],
+                "theme_fr": item.theme["fr"],
+                "edition": item.edition,
+                "description_en": item.description["en"],
+                "description_fr": item.description["fr"],
+                "call_opens_on": item.call_opens_on,
+                "call_closes_on": item.call_closes_on,
+                "eligibility": _lines(item.eligibility),
+                "grid": _lines(item.grid, weights=True),
+                "cohort_size": item.cohort_size,
+                "support_months": item.support_months,
+                "axes": _lines(item.axes_template),
+            }
+        )
+    response, status = _save(
+        form,
+        lambda: services.update_programme(current_user, item, **_programme_values(form)),
+        _("Programme saved."),
+        lambda p: url_for("sandbox.programme", programme_id=p.id),
+    )
+    return response or (render_template("sandbox/programme_form.html", form=form, programme=item), status)
+
+
+@bp.post("/programmes/<int:programme_id>/people")
+@signed_in
+def add_person(programme_id: int):
+    """A manager assigns an evaluator or adds a manager to the programme.
+
+    :raise 403: not a manager of the programme.
+    """
+    item = _managed(programme_id)
+    form = PeopleForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", status=422, message=_("Give the e-mail address of an existing account.")), 422
+    user = find_user(form.email.data)
+    if user is None:
+        return render_template("errors/error.html", status=422, message=_("No account uses this e-mail address.")), 422
+    target = url_for("sandbox.programme", programme_id=item.id)
+    if form.role.data == "manager":
+        return _act(lambda: services.add_manager(current_user, item, user), _("%(name)s now manages the programme.", name=user.name), target)
+    return _act(lambda: services.assign_evaluator(current_user, item, user), _("%(name)s now evaluates the programme.", name=user.name), target)
+
+
+# -- applications ------------------------------------------------------------------------------------------------
+def _eligibility_values(programme: Programme) -> dict:
+    return {c["key"]: request.form.get(f"eligibility-{c['key']}") == "yes" for c in programme.eligibility}
+
+
+def _application_form(programme: Programme, **kwargs) -> ApplicationForm:
+    form = ApplicationForm(**kwargs)
+    form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in user_organisations(current_user)]
+    return form
+
+
+def _partner_lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+@bp.route("/programmes/<int:programme_id>/apply", methods=["GET", "POST"])
+@signed_in
+def apply(programme_id: int):
+    """A member of an organisation starts a draft application while the call is open.
+
+    :raise 403: the user belongs to no organisation. :raise 422: the call is not open.
+    """
+    item = _get(Programme, programme_id)
+    if not user_organisations(current_user):
+        abort(403, _("Only members of an organisation can apply: create or join your organisation first."))
+    refusal = services.call_refusal(item)
+    if refusal:
+        abort(422, refusal)
+    form = _application_form(item)
+    declared = _eligibility_values(item) if request.method == "POST" else {}
+    response, status = _save(
+        form,
+        lambda: services.create_application(
+            current_user,
+            item,
+            db.session.get(Organisation, form.organisation_id.data),
+            form.title.data,
+            form.summary.data,
+            declared,
+            _partner_lines(form.partners.data),
+        ),
+        _("Application saved as a draft. Submit it from its page before the call closes."),
+        lambda a: url_for("instances.show", instance_id=a.instance_id),
+    )
+    return response or (render_template("sandbox/application_form.html", form=form, programme=item, declared=declared, application=None), status)
+
+
+@bp.route("/applications/<int:application_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_application(application_id: int):
+    """The applicant edits the draft application.
+
+    :raise 403: not a member of the applying organisation.
+    """
+    application = _get(Application, application_id)
+    if not services.is_team(current_user, application):
+        abort(403, _("Only members of the applying organisation can edit its application."))
+    form = _application_form(application.programme, obj=application)
+    form.organisation_id.choices = [SelectChoice(application.organisation_id, application.organisation.name)]
+    form.organisation_id.data = application.organisation_id
+    if request.method == "GET":
+        form.partners.data = "\n".join(application.partners)
+    declared = _eligibility_values(application.programme) if request.method == "POST" else dict(application.eligibility)
+    response, status = _save(
+        form,
+        lambda: services.update_application(current_user, application, form.title.data, form.summary.data, declared, _partner_lines(form.partners.data)),
+        _("Application saved."),
+        lambda a: _back(a),
+    )
+    return response or (
+        render_template("sandbox/application_form.html", form=form, programme=application.programme, declared=declared, application=application),
+        status,
+    )
+
+
+@bp.get("/programmes/<int:programme_id>/applications")
+@signed_in
+def applications(programme_id: int):
+    """The programme's applications with their state and ranking, for its managers and evaluators.
+
+    :raise 403: neither a manager nor an evaluator of the programme.
+    """
+    item = _get(Programme, programme_id)
+    if not (services.is_manager(current_user, item.id) or services.is_evaluator(current_user, item.id)):
+        abort(403, _("Only the programme's managers and evaluators see its applications."))
+    states = get_engine().definition(services.APPLICATION_WORKFLOW).states
+    status = request.args.get("status", "")
+    status = status if status in states else ""
+    listing = services.programme_applications(current_user, item, max(1, request.args.get("page", 1, type=int)), current_app.config["PAGE_SIZE"], status=status)
+    return render_template("sandbox/applications.html", programme=item, listing=listing, status=status, states=states)
+
+
+@bp.post("/applications/<int:application_id>/audition")
+@signed_in
+def audition(application_id: int):
+    """A manager sets the audition's date, time and place.
+
+    :raise 403: not a manager of the programme independent of the applicant.
+    """
+    application = _get(Application, application_id)
+    if not services.manages(current_user, application):
+        abort(403, _("Only the programme's managers, independent of the applicant, schedule auditions."))
+    form = AuditionForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", status=422, message=_("Give the audition's date, time and place.")), 422
+    return _act(
+        lambda: services.schedule_audition(current_user, application, form.when.data, form.place.data),
+        _("Audition set for %(when)s.", when=form.when.data.strftime("%Y-%m-%d %H:%M")),
+        _back(application),
+    )
+
+
+@bp.route("/applications/<int:application_id>/score", methods=["GET", "POST"])
+@signed_in
+def score(application_id: int):
+    """An evaluator scores a shortlisted application on the programme's grid, with comments.
+
+    :raise 403: not an evaluator of the programme, or excluded from this application. :raise 409: not open to scoring.
+    """
+    application = _get(Application, application_id)
+    refusal = services.scoring_refusal(current_user, application)
+    if refusal is not None:
+        status, message = refusal
+        abort(status, message)
+    mine = services.my_score(current_user, application)
+    grid = application.programme.grid
+    form = score_form(grid, request.form if request.method == "POST" else None, mine)
+    status = 200
+    if form.validate_on_submit():
+        values = {c["key"]: int(getattr(form, f"score_{c['key']}").data) for c in grid}
+        notes = {c["key"]: getattr(form, f"note_{c['key']}").data or "" for c in grid}
+        try:
+            services.score_application(current_user, application, values, notes, form.comment.data)
+        except REFUSALS as exc:
+            return _refused_page(exc)
+        db.session.commit()
+        flash(_("Your scores were recorded. You may change them until the selection is decided."), "success")
+        return redirect(url_for("sandbox.applications", programme_id=application.programme_id)), 303
+    if form.is_submitted():
+        status = 422
+    return render_template("sandbox/score.html", application=application, form=form, grid=grid, mine=mine), status
+
+
+@bp.post("/applications/<int:application_id>/step-aside")
+@signed_in
+def step_aside(application_id: int):
+    """An evaluator steps aside from an application, with a reason.
+
+    :raise 403: not an evaluator of the programme.
+    """
+    application = _get(Application, application_id)
+    if not services.is_evaluator(current_user, application.programme_id):
+        abort(403, _("Only the programme's evaluators can step aside from an application."))
+    form = StepAsideForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", status=422, message=_("Say why you step aside.")), 422
+    return _act(
+        lambda: services.exclude_self(current_user, application, form.reason.data),
+        _("You stepped aside: you will not score or see this application."),
+        url_for("sandbox.applications", programme_id=application.programme_id),
+    )
+
+
+# -- roadmaps ----------------------------------------------------------------------------------------------------
+def _milestone_form(application: Application, axes: list[Axis]) -> MilestoneForm:
+    form = MilestoneForm()
+    form.axis_id.choices = [SelectChoice(a.id, tr(a.title)) for a in axes]
+    programme_side = {m.user_id: m.user.name for m in services.managers(application.programme)}
+    programme_side.update({e.user_id: e.user.name for e in services.evaluators(application.programme)})
+    form.manager_owner_id.choices = [SelectChoice(i, n) for i, n in sorted(programme_side.items(), key=lambda t: t[1])]
+    form.team_owner_id.choices = [SelectChoice(m.user_id, m.user.name) for m in members(application.organisation)]
+    return form
+
+
+@bp.get("/applications/<int:application_id>/roadmap")
+@signed_in
+def roadmap(application_id: int):
+    """A laureate's roadmap: axes, milestones with dates, owners and states, files, questions to resolve.
+
+    :raise 403: anyone but the laureate's team, the programme's managers and its evaluators who are not excluded.
+    """
+    application = _visible_application(application_id)
+    axes = services.axes(application)
+    milestones = services.milestones_of(application)
+    by_axis: dict[int, list[Milestone]] = {}
+    for m in milestones:
+        by_axis.setdefault(m.axis_id, []).append(m)
+    files: dict[int, list[MilestoneFile]] = {}
+    if milestones:
+        for f in db.session.scalars(sa.select(MilestoneFile).where(MilestoneFile.application_id == application.id).order_by(MilestoneFile.id)):
+            files.setdefault(f.milestone_id, []).append(f)
+    planner = services.manages(current_user, application) and application.instance.status in services.PLANNING_STATES
+    party = services.is_team(current_user, application) or services.manages(current_user, application)
+    return render_template(
+        "sandbox/roadmap.html",
+        application=application,
+        axes=axes,
+        by_axis=by_axis,
+        files=files,
+        questions=services.questions(application),
+        planner=planner,
+        party=party and application.instance.status in services.ROADMAP_STATES,
+        team=services.is_team(current_user, application),
+        milestone_form=_milestone_form(application, axes) if planner else None,
+        axis_form=AxisForm() if planner else None,
+        today=utcnow().date(),
+        definition=get_engine().definition(services.MILESTONE_WORKFLOW),
+    )
+
+
+@bp.post("/applications/<int:application_id>/axes")
+@signed_in
+def add_axis(application_id: int):
+    """A manager adds a work axis to the laureate's roadmap.
+
+    :raise 403: not a manager of the programme independent of the laureate.
+    """
+    application = _visible_application(application_id)
+    form = AxisForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", status=422, message=_("Give the axis's title in English and in French.")), 422
+    return _act(lambda: services.add_axis(current_user, application, form.title_en.data, form.title_fr.data), _("Axis added."), _roadmap(application))
+
+
+@bp.post("/axes/<int:axis_id>")
+@signed_in
+def rename_axis(axis_id: int):
+    """A manager renames an axis of a laureate's roadmap.
+
+    :raise 403: not a manager of the programme independent of the laureate.
+    """
+    axis = _get(Axis, axis_id)
+    application = _visible_application(axis.application_id)
+    form = AxisForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", status=422, message=_("Give the axis's title in English and in French.")), 422
+    return _act(lambda: services.rename_axis(current_user, axis, form.title_en.data, form.title_fr.data), _("Axis renamed."), _roadmap(application))
+
+
+@bp.post("/applications/<int:application_id>/milestones")
+@signed_in
+def add_milestone(application_id: int):
+    """A manager plans a milestone on the laureate's roadmap.
+
+    :raise 403: not a manager of the programme independent of the laureate.
+    """
+    application = _visible_application(application_id)
+    if not services.manages(current_user, application):
+        abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
+    form = _milestone_form(application, services.axes(application))
+    if not form.validate_on_submit():
+        problems = "; ".join(f"{getattr(form, name).label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return render_template("errors/error.html", status=422, message=_("The milestone could not be planned: %(problems)s", problems=problems)), 422
+    return _act(
+        lambda: services.add_milestone(
+            current_user,
+            application,
+            db.session.get(Axis, form.axis_id.data),
+            form.kind.data,
+            form.title.data,
+            form.starts_on.data,
+            form.due_on.data,
+            form.manager_owner_id.data,
+            form.team_owner_id.data,
+        ),
+        _("Milestone planned."),
+        _roadmap(application),
+    )
+
+
+@bp.post("/milestones/<int:milestone_id>/dates")
+@signed_in
+def reschedule(milestone_id: int):
+    """A manager moves an open milestone's dates.
+
+    :raise 403: not a manager of the programme independent of the laureate.
+    """
+    milestone = _get(Milestone, milestone_id)
+    application = _visible_application(milestone.application_id)
+    form = DatesForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", status=422, message=_("Give the milestone's start and due dates.")), 422
+    return _act(
+        lambda: services.reschedule_milestone(current_user, milestone, form.starts_on.data, form.due_on.data), _("Dates changed."), _roadmap(application)
+    )
+
+
+@bp.post("/milestones/<int:milestone_id>/files")
+@signed_in
+def add_file(milestone_id: int):
+    """The laureate's team (or a manager) attaches a file, checked by content and size, to an open milestone.
+
+    :raise 403: anyone else, evaluators included.
+    """
+    milestone = _get(Milestone, milestone_id)
+    application = _visible_application(milestone.application_id)
+    if not (services.is_team(current_user, application) or services.manages(current_user, application)):
+        abort(403, _("Only the laureate's team and the programme's managers can add files to this milestone."))
+    upload = request.files.get("upload")
+    if upload is None or not upload.filename:
+        return render_template("errors/error.html", status=422, message=_("Choose a file.")), 422
+    max_bytes = current_app.config["EVIDENCE_MAX_BYTES"]
+    try:
+        data = read_limited(upload.stream, max_bytes)
+        checked = inspect_upload(data, upload.filename, max_bytes)
+    except UploadRefused as exc:
+        return render_template("errors/error.html", status=422, message=_("File refused: %(why)s", why=str(exc))), 422
+    return _act(
+        lambda: services.attach_milestone_file(current_user, milestone, data, checked),
+        _("File attached."),
+        url_for("instances.show", instance_id=milestone.instance_id),
+    )
+
+
+@bp.get("/milestone-files/<int:file_id>")
+@signed_in
+def file(file_id: int):
+    """Download a milestone file: the laureate's team, the programme's managers and its evaluators who are not excluded.
+
+    :raise 403: anyone else, administrators included. :raise 404: unknown file.
+    """
+    row = _get(MilestoneFile, file_id)
+    _visible_application(row.application_id)
+    return send_file(evidence_root() / row.storage_name, mimetype=row.mime, as_attachment=True, download_name=row.original_name)
+
+
+@bp.post("/axes/<int:axis_id>/questions")
+@signed_in
+def ask(axis_id: int):
+    """The laureate's team or a manager raises a question to resolve on an axis.
+
+    :raise 403: anyone else.
+    """
+    axis = _get(Axis, axis_id)
+    application = _visible_application(axis.application_id)
+    form = QuestionForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", status=422, message=_("Write the question.")), 422
+    return _act(lambda: services.raise_question(current_user, axis, form.text.data), _("Question raised."), _roadmap(application) + f"#axis-{axis.id}")
+
+
+@bp.post("/questions/<int:question_id>/answer")
+@signed_in
+def answer(question_id: int):
+    """The laureate's team or a manager answers a question.
+
+    :raise 403: anyone else. :raise 409: already answered.
+    """
+    question = _get(Question, question_id)
+    application = _visible_application(question.application_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", status=422, message=_("Write the answer.")), 422
+    return _act(
+        lambda: services.answer_question(current_user, question, form.text.data), _("Answer recorded."), _roadmap(application) + f"#axis-{question.axis_id}"
+    )
+
+
+# -- cohort dashboard, export, synthesis -------------------------------------------------------------------------
+STATE_KEYS = ("planned", "in_progress", "submitted", "rework_requested", "accepted", "cancelled")
+
+
+@bp.get("/programmes/<int:programme_id>/dashboard")
+@signed_in
+def dashboard(programme_id: int):
+    """The cohort dashboard: a timeline of every laureate's milestones, counts per axis, overdue and upcoming
+    milestones, progress per laureate. A fixed number of queries per page.
+
+    :raise 403: not a manager of the programme.
+    """
+    item = _managed(programme_id)
+    view = services.cohort(item, max(1, request.args.get("page", 1, type=int)), current_app.config["PAGE_SIZE"])
+    definition = get_engine().definition(services.MILESTONE_WORKFLOW)
+    labels = {s: tr(definition.states[s].title) for s in STATE_KEYS}
+    bars = []
+    for p in view.laureates.items:
+        for m, status, axis_title in p.milestones:
+            overdue = status in services.OPEN_MILESTONE_STATES and m.due_on < view.today
+            bars.append(
+                Bar(
+                    group=f"{p.application.organisation.name} — {p.application.title}",
+                    label=f"{tr(axis_title)} · {m.title}",
+                    starts_on=m.starts_on,
+                    due_on=m.due_on,
+                    state=status,
+                    overdue=overdue,
+                    tip=_("%(title)s: %(state)s, due on %(due)s", title=m.title, state=labels.get(status, status), due=format_date(m.due_on, "medium"))
+                    + (" — " + _("overdue") if overdue else ""),
+                    href=url_for("instances.show", instance_id=m.instance_id),
+                )
+            )
+    svg = timeline_svg(
+        bars,
+        view.today,
+        lambda d: format_date(d, "MMM yyyy"),
+        labels,
+        _("Timeline of the laureates' milestones"),
+        _("No milestone is planned yet."),
+        _("today"),
+    )
+    return render_template("sandbox/dashboard.html", programme=item, view=view, svg=svg, labels=labels, state_keys=STATE_KEYS)
+
+
+@bp.get("/programmes/<int:programme_id>/milestones.csv")
+@signed_in
+def milestones_csv(programme_id: int):
+    """Every milestone of the programme as CSV (UTF-8; columns in docs/sandbox.md).
+
+    :raise 403: not a manager of the programme.
+    """
+    item = _managed(programme_id)
+    today = utcnow().date()
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=services.MILESTONE_COLUMNS)
+        writer.writeheader()
+        for row in services.milestone_rows(item, today):
+            writer.writerow(row)
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    name = f"govflow-milestones-{item.edition}-{item.id}-{today.strftime('%Y%m%d')}.csv"
+    return Response(stream_with_context(generate()), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/programmes/<int:programme_id>/synthesis", methods=["GET", "POST"])
+@signed_in
+def synthesis(programme_id: int):
+    """A manager writes the programme's synthesis, picks accepted deliverables and publishes it (irreversible).
+
+    :raise 403: not a manager of the programme. :raise 409: already published, or support not over.
+    """
+    item = _managed(programme_id)
+    if item.synthesis_published_at is not None:
+        return redirect(url_for("sandbox.programme", programme_id=item.id)), 303
+    accepted = services.accepted_milestones(item)
+    form = SynthesisForm()
+    form.milestones.choices = [SelectChoice(m.id, f"{m.application.organisation.name} — {m.title}") for m in accepted]
+    response, status = _save(
+        form,
+        lambda: services.publish_synthesis(current_user, item, form.text_en.data, form.text_fr.data, form.milestones.data or []),
+        _("The synthesis is published on the programme's page and on the public register."),
+        lambda p: url_for("sandbox.programme", programme_id=p.id),
+    )
+    return response or (render_template("sandbox/synthesis_form.html", form=form, programme=item), status)
+
+
+@bp.app_context_processor
+def _sandbox_helpers():
+    """Templates show sandbox forms and links to the right people."""
+    return {
+        "sandbox": services,
+        "audition_form": AuditionForm,
+        "step_aside_form": StepAsideForm,
+        "dates_form": DatesForm,
+        "question_form": QuestionForm,
+        "answer_form": AnswerForm,
+    }
