@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -139,20 +140,31 @@ def latest_dossier(referral: Referral) -> DossierVersion | None:
     return db.session.scalar(sa.select(DossierVersion).where(DossierVersion.referral_id == referral.id).order_by(DossierVersion.number.desc()).limit(1))
 
 
-def declared_interest(user_id: int, organisations: list[str]) -> str | None:
-    """Why ``user_id``'s current declaration of interests conflicts with one of ``organisations`` (by name), or None.
+def interest_checker(user_id: int) -> Callable[[list[str]], str | None]:
+    """A function telling why organisations (by name) conflict with ``user_id``'s current declaration of interests,
+    or None; the declaration is read once, so a page can check many applications or referrals.
 
     The independence rule shared by committee review and sandbox evaluation: any declared link to the organisation
     concerned or to a partner named in its file is a conflict.
     """
-    names: dict[str, str] = {}
-    for name in organisations:
-        names.setdefault(_norm(name), name)
     declaration = current_declaration(user_id)
-    for item in declaration.interests if declaration else []:
-        if _norm(item["organisation"]) in names:
-            return _("Declared interest (%(relation)s) in %(org)s.", relation=item["relation"].replace("_", " "), org=names[_norm(item["organisation"])])
-    return None
+    interests = [(_norm(item["organisation"]), item["relation"]) for item in (declaration.interests if declaration else [])]
+
+    def check(organisations: list[str]) -> str | None:
+        names: dict[str, str] = {}
+        for name in organisations:
+            names.setdefault(_norm(name), name)
+        for key, relation in interests:
+            if key in names:
+                return _("Declared interest (%(relation)s) in %(org)s.", relation=relation.replace("_", " "), org=names[key])
+        return None
+
+    return check
+
+
+def declared_interest(user_id: int, organisations: list[str]) -> str | None:
+    """Why ``user_id``'s current declaration of interests conflicts with one of ``organisations`` (by name), or None."""
+    return interest_checker(user_id)(organisations)
 
 
 def conflicts(referral: Referral) -> dict[int, str]:

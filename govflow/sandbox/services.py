@@ -24,7 +24,7 @@ from ..engine import NotPermitted, utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
 from ..instances.services import Page, fire_transition, start_instance
-from ..reviews.services import declared_interest
+from ..reviews.services import declared_interest, interest_checker
 from . import ranking
 from .models import (
     MILESTONE_KINDS,
@@ -345,14 +345,26 @@ def update_application(actor: Any, application: Application, title: str, summary
     return application
 
 
+def _by_instance(model, instance_id: int):
+    # Role checks, guards and panels ask many times per request which row an instance is about; the link never
+    # changes, so the row's id is remembered for the session and the row then comes from the identity map.
+    known = db.session.info.setdefault(f"sandbox.{model.__tablename__}", {})
+    if instance_id in known:
+        return db.session.get(model, known[instance_id])
+    row = db.session.scalar(sa.select(model).where(model.instance_id == instance_id))
+    if row is not None:
+        known[instance_id] = row.id
+    return row
+
+
 def application_for_instance(instance_id: int) -> Application | None:
     """The application whose lifecycle is instance ``instance_id``."""
-    return db.session.scalar(sa.select(Application).where(Application.instance_id == instance_id))
+    return _by_instance(Application, instance_id)
 
 
 def milestone_for_instance(instance_id: int) -> Milestone | None:
     """The milestone whose lifecycle is instance ``instance_id``."""
-    return db.session.scalar(sa.select(Milestone).where(Milestone.instance_id == instance_id))
+    return _by_instance(Milestone, instance_id)
 
 
 def missing_for_submission(application: Application) -> list[str]:
@@ -536,6 +548,7 @@ class ApplicationList:
     page: Page
     ranked: dict[int, ranking.Ranked]
     hidden: set[int]  # applications the viewer is excluded from: listed without scores
+    scorable: set[int]  # applications the viewer may score now
     states: dict[str, int]
 
 
@@ -551,10 +564,15 @@ def programme_applications(viewer: Any, programme: Programme, page: int, per_pag
     page = max(1, min(page, max(1, -(-total // per_page))))
     ids = order[(page - 1) * per_page : page * per_page]
     rows = {a.id: a for a in db.session.scalars(sa.select(Application).where(Application.id.in_(ids)))} if ids else {}
-    hidden: set[int] = set()
-    if not is_manager(viewer, programme.id):
-        recorded = set(db.session.scalars(sa.select(EvaluatorExclusion.application_id).where(EvaluatorExclusion.user_id == viewer.id)))
-        hidden = {a for a in ids if a in recorded or conflict_reason(viewer.id, rows[a]) is not None}
+    # Exclusions, conflicts and membership are read once for the page, not once per application.
+    recorded = set(db.session.scalars(sa.select(EvaluatorExclusion.application_id).where(EvaluatorExclusion.user_id == viewer.id)))
+    conflict = interest_checker(viewer.id)
+    excluded = {a for a in ids if a in recorded or conflict(_applicant_names(rows[a])) is not None}
+    hidden = set() if is_manager(viewer, programme.id) else excluded
+    scorable: set[int] = set()
+    if is_evaluator(viewer, programme.id):
+        mine = set(db.session.scalars(organisation_ids(viewer)))
+        scorable = {a for a in ids if a not in excluded and rows[a].organisation_id not in mine and rows[a].instance.status in SCORING_STATES}
     states = dict(
         db.session.execute(
             sa.select(WorkflowInstance.status, sa.func.count())
@@ -564,7 +582,7 @@ def programme_applications(viewer: Any, programme: Programme, page: int, per_pag
             .group_by(WorkflowInstance.status)
         ).all()
     )
-    return ApplicationList(Page([rows[a] for a in ids], page, per_page, total), ranked, hidden, states)
+    return ApplicationList(Page([rows[a] for a in ids], page, per_page, total), ranked, hidden, scorable, states)
 
 
 # -- roadmaps ----------------------------------------------------------------------------------------------------

@@ -614,12 +614,18 @@ def dashboard(programme_id: int):
             bars.append(
                 Bar(
                     group=f"{p.application.organisation.name} — {p.application.title}",
-                    label=f"{tr(axis_title)} · {m.title}",
+                    label=m.title,
                     starts_on=m.starts_on,
                     due_on=m.due_on,
                     state=status,
                     overdue=overdue,
-                    tip=_("%(title)s: %(state)s, due on %(due)s", title=m.title, state=labels.get(status, status), due=format_date(m.due_on, "medium"))
+                    tip=_(
+                        "%(axis)s — %(title)s: %(state)s, due on %(due)s",
+                        axis=tr(axis_title),
+                        title=m.title,
+                        state=labels.get(status, status),
+                        due=format_date(m.due_on, "medium"),
+                    )
                     + (" — " + _("overdue") if overdue else ""),
                     href=url_for("instances.show", instance_id=m.instance_id),
                 )

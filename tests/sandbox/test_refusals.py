@@ -1,0 +1,182 @@
+"""Every sandbox route refuses the wrong people with a sentence, changes nothing when it refuses, and lets the right
+person through (so that a refusal is never an accident of the request)."""
+
+from __future__ import annotations
+
+import html
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from govflow.engine import utcnow
+from govflow.extensions import db
+from govflow.sandbox import services
+from govflow.sandbox.models import Application, Axis, Milestone, MilestoneFile, ProgrammeEvaluator, Question
+
+from ..conftest import login
+from .common import advance, apply, build, user
+from .test_sandbox_flow import PDF, counts
+
+EMAILS = {
+    "manager": "manager@test.example",
+    "evaluator": "evaluator@test.example",
+    "conflicted": "conflicted@test.example",
+    "team": "team@test.example",
+    "other_team": "other@test.example",
+    "outsider": "outsider@test.example",
+    "admin": "admin@test.example",
+}
+
+
+@pytest.fixture
+def world(app):
+    """A laureate in support with a milestone holding a file, an axis with a question; and a draft of another applicant."""
+    ids = build(app)
+    laureate = apply(app, ids)
+    advance(app, ids, laureate, "in_support")
+    draft = apply(app, ids, org="other_org", title="Event detection")
+    with app.app_context():
+        from govflow.charters.uploads import inspect_upload
+        from govflow.instances.services import fire_transition
+
+        application = db.session.get(Application, laureate)
+        milestone = db.session.scalar(sa.select(Milestone).where(Milestone.application_id == laureate))
+        fire_transition(user(ids.team), milestone.instance, "start", {})
+        row = services.attach_milestone_file(user(ids.team), milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
+        axis = services.axes(application)[0]
+        question = services.raise_question(user(ids.team), axis, "Which retention period?")
+        db.session.commit()
+        ids.laureate, ids.draft, ids.milestone, ids.file, ids.axis, ids.question = laureate, draft, milestone.id, row.id, axis.id, question.id
+    return ids
+
+
+today = utcnow().date().isoformat()
+PROGRAMME_FORM = {
+    "theme_en": "Health data",
+    "theme_fr": "Données de santé",
+    "edition": "2027",
+    "description_en": "A call on health data.",
+    "description_fr": "Un appel sur les données de santé.",
+    "call_opens_on": today,
+    "call_closes_on": today,
+    "eligibility": "Not in production | Pas en production",
+    "grid": "Public benefit | Intérêt public | 2",
+    "cohort_size": "3",
+    "support_months": "6",
+    "axes": "Data | Données",
+}
+
+# (method, url template, form data, refused people, allowed person)
+ROUTES = [
+    ("get", "/programmes/new", None, ["evaluator", "team", "admin"], "manager"),
+    ("post", "/programmes/new", PROGRAMME_FORM, ["evaluator", "team", "admin"], "manager"),
+    ("get", "/programmes/{programme}/edit", None, ["evaluator", "team", "admin"], "manager"),
+    ("post", "/programmes/{programme}/people", {"email": "outsider@test.example", "role": "evaluator"}, ["evaluator", "team", "admin"], None),
+    ("get", "/programmes/{programme}/apply", None, ["evaluator", "admin"], "outsider_with_org"),
+    ("get", "/applications/{draft}/edit", None, ["team", "manager", "admin"], "other_team"),
+    ("post", "/applications/{draft}/edit", {"title": "Renamed", "summary": "x"}, ["team", "manager", "admin"], "other_team"),
+    ("get", "/programmes/{programme}/applications", None, ["team", "outsider", "admin"], "evaluator"),
+    ("post", "/applications/{laureate}/audition", {"when": "2030-01-01T10:00", "place": "Room"}, ["evaluator", "team", "admin"], None),
+    ("get", "/applications/{laureate}/score", None, ["team", "outsider", "admin", "conflicted"], None),
+    ("post", "/applications/{laureate}/step-aside", {"reason": "I know them"}, ["team", "outsider", "admin"], "evaluator"),
+    ("get", "/applications/{laureate}/roadmap", None, ["other_team", "outsider", "admin", "conflicted"], "evaluator"),
+    ("post", "/applications/{laureate}/axes", {"title_en": "Security", "title_fr": "Sécurité"}, ["team", "evaluator", "other_team", "admin"], "manager"),
+    ("post", "/axes/{axis}", {"title_en": "Data", "title_fr": "Données"}, ["team", "evaluator", "other_team", "admin"], "manager"),
+    ("post", "/applications/{laureate}/milestones", {"title": "Workshop", "kind": "workshop"}, ["team", "evaluator", "admin"], None),
+    ("post", "/milestones/{milestone}/dates", {"starts_on": today, "due_on": today}, ["team", "evaluator", "admin"], "manager"),
+    ("post", "/milestones/{milestone}/files", "upload", ["evaluator", "other_team", "admin", "outsider"], "team"),
+    ("get", "/milestone-files/{file}", None, ["other_team", "outsider", "admin", "conflicted"], "evaluator"),
+    ("post", "/axes/{axis}/questions", {"text": "Why?"}, ["evaluator", "other_team", "admin"], "team"),
+    ("post", "/questions/{question}/answer", {"text": "Because."}, ["evaluator", "other_team", "admin"], "manager"),
+    ("get", "/programmes/{programme}/dashboard", None, ["evaluator", "team", "admin"], "manager"),
+    ("get", "/programmes/{programme}/milestones.csv", None, ["evaluator", "team", "admin"], "manager"),
+    ("get", "/programmes/{programme}/synthesis", None, ["evaluator", "team", "admin"], "manager"),
+    ("post", "/programmes/{programme}/synthesis", {"text_en": "x" * 60, "text_fr": "y" * 60}, ["evaluator", "team", "admin"], None),
+]
+
+
+def _send(client, method, url, data):
+    if data == "upload":
+        return client.post(url, data={"upload": (io.BytesIO(PDF), "minutes.pdf")}, content_type="multipart/form-data")
+    return client.get(url) if method == "get" else client.post(url, data=data)
+
+
+@pytest.mark.parametrize("method, template, data, refused, allowed", ROUTES, ids=[f"{m} {t}" for m, t, *_ in ROUTES])
+def test_the_wrong_people_are_refused_and_nothing_changes(app, client, world, method, template, data, refused, allowed):
+    url = template.format(programme=world.programme, **{k: getattr(world, k) for k in ("draft", "laureate", "axis", "milestone", "file", "question")})
+    before = counts(app)
+    with app.app_context():
+        evaluators_before = db.session.scalar(sa.select(sa.func.count()).select_from(ProgrammeEvaluator))
+    for who in refused:
+        login(client, EMAILS[who])
+        response = _send(client, method, url, data)
+        client.post("/logout")
+        assert response.status_code == 403, (who, url, response.status_code)
+        assert "<h1>" in response.get_data(as_text=True), "a page with a sentence, not a bare status"
+    assert counts(app) == before
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ProgrammeEvaluator)) == evaluators_before
+    response = client.get(url) if method == "get" else client.post(url, data=data if isinstance(data, dict) else None)
+    assert response.status_code in (302, 400) and (response.status_code == 400 or "/login" in response.headers["Location"]), "anonymous visitors sign in first"
+    if allowed == "outsider_with_org":
+        from govflow.charters.services import add_member, create_organisation
+
+        with app.app_context():
+            add_member(create_organisation("Outsider Org", "company"), user(world.outsider), "officer")
+            db.session.commit()
+        allowed = "outsider"
+    if allowed:
+        login(client, EMAILS[allowed])
+        response = _send(client, method, url, data)
+        response.close()  # a downloaded file is streamed from disk
+        assert response.status_code in (200, 303), (allowed, url, response.status_code, response.get_data(as_text=True)[-600:])
+
+
+def test_admins_ordinary_pages_do_not_list_a_laureates_files(app, client, world):
+    with app.app_context():
+        milestone = db.session.get(Milestone, world.milestone)
+        instance_id = milestone.instance_id
+        row = db.session.get(MilestoneFile, world.file)
+    login(client, EMAILS["admin"])
+    page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "dpia.pdf" not in page and f"/milestone-files/{row.id}" not in page
+    assert "confidential" in page
+    client.post("/logout")
+    login(client, EMAILS["team"])
+    assert "dpia.pdf" in client.get(f"/instances/{instance_id}").get_data(as_text=True)
+
+
+def test_another_laureates_files_are_refused_with_a_clear_message(app, client, world):
+    login(client, EMAILS["other_team"])
+    response = client.get(f"/milestone-files/{world.file}")
+    assert response.status_code == 403
+    assert "This application's files are confidential" in html.unescape(response.get_data(as_text=True))
+    assert response.headers["Content-Type"].startswith("text/html") and PDF not in response.data
+
+
+def test_a_refused_upload_names_the_problem_and_stores_nothing(app, client, world):
+    before = counts(app)
+    login(client, EMAILS["team"])
+    response = client.post(
+        f"/milestones/{world.milestone}/files", data={"upload": (io.BytesIO(b"MZ\x90\x00binary"), "report.pdf")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422 and "File refused" in response.get_data(as_text=True)
+    assert counts(app) == before
+
+
+def test_a_question_is_answered_once_over_http(app, client, world):
+    login(client, EMAILS["manager"])
+    assert client.post(f"/questions/{world.question}/answer", data={"text": "Twelve months."}).status_code == 303
+    response = client.post(f"/questions/{world.question}/answer", data={"text": "Six months."})
+    assert response.status_code == 409 and "already answered" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Question, world.question).answer == "Twelve months."
+
+
+def test_the_axis_a_manager_adds_is_on_the_roadmap(app, client, world):
+    login(client, EMAILS["manager"])
+    assert client.post(f"/applications/{world.laureate}/axes", data={"title_en": "Security", "title_fr": "Sécurité"}).status_code == 303
+    with app.app_context():
+        titles = [a.title["en"] for a in db.session.scalars(sa.select(Axis).where(Axis.application_id == world.laureate).order_by(Axis.position))]
+    assert titles[-1] == "Security" and len(titles) == 5
