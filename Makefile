@@ -53,6 +53,8 @@ lint: $(STAMP_TEST)
 ## Benchmarks against bare baselines; results recorded under bench/results/ (see bench/README.md).
 bench: install
 	$(BIN)/python bench/engine_bench.py | tee bench/results/engine.txt
+	$(BIN)/python bench/attestation_bench.py | tee bench/results/attestations.txt
+	$(BIN)/python bench/sandbox_bench.py | tee bench/results/sandbox.txt
 
 ## Re-extract translatable texts and merge them into the French catalogue (then translate the new entries).
 translations: $(STAMP_RUN)

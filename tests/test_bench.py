@@ -15,3 +15,11 @@ def test_the_engine_benchmark_runs_and_reports_each_ratio():
     lines = result.stdout.splitlines()
     assert [line.split(".")[0] for line in lines[1:]] == ["1", "2", "3"]
     assert all("ratio" in line for line in lines[1:])
+
+
+def test_the_sandbox_benchmark_runs_and_reports_each_ratio():
+    result = subprocess.run([sys.executable, "bench/sandbox_bench.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(".")[0] for line in lines[1:]] == ["1", "2"]
+    assert all("ratio" in line for line in lines[1:])

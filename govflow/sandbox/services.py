@@ -805,7 +805,7 @@ class LaureateProgress:
     total: int = 0
     accepted: int = 0
     overdue: int = 0
-    milestones: list = field(default_factory=list)  # (Milestone, status, axis title)
+    milestones: list = field(default_factory=list)  # rows of MILESTONE_ROW's columns
 
     @property
     def percent(self) -> int:
@@ -820,18 +820,34 @@ class Cohort:
     programme: Programme
     laureates: Page  # of LaureateProgress
     axis_counts: list[tuple[str, dict, dict[str, int]]]  # (axis key, title, status -> count)
-    overdue: list[tuple[Milestone, str]]
+    overdue: list  # rows of MILESTONE_ROW's columns and the laureate's organisation
     overdue_total: int
-    upcoming: list[tuple[Milestone, str]]
+    upcoming: list
     upcoming_total: int
     today: date
 
 
+# The columns the dashboard shows of a milestone: plain rows, not ORM objects, since a page shows hundreds of them
+# and each object would bring its application, programme and instance along.
+MILESTONE_ROW = (
+    Milestone.id,
+    Milestone.instance_id,
+    Milestone.application_id,
+    Milestone.kind,
+    Milestone.title,
+    Milestone.starts_on,
+    Milestone.due_on,
+    Milestone.overdue_at,
+    WorkflowInstance.status,
+)
+
+
 def _open_milestones(programme_id: int) -> sa.Select:
     return (
-        sa.select(Milestone, WorkflowInstance.status)
+        sa.select(*MILESTONE_ROW, Organisation.name.label("organisation"))
         .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
         .join(Application, Application.id == Milestone.application_id)
+        .join(Organisation, Organisation.id == Application.organisation_id)
         .where(Application.programme_id == programme_id, WorkflowInstance.status.in_(OPEN_MILESTONE_STATES))
     )
 
@@ -853,19 +869,19 @@ def cohort(programme: Programme, page: int, per_page: int, today: date | None = 
     ).all()
     progress = {a.id: LaureateProgress(a, status) for a, status in rows}
     if progress:
-        for milestone, status, title in db.session.execute(
-            sa.select(Milestone, WorkflowInstance.status, Axis.title)
+        for row in db.session.execute(
+            sa.select(*MILESTONE_ROW, Axis.title.label("axis_title"))
             .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
             .join(Axis, Axis.id == Milestone.axis_id)
             .where(Milestone.application_id.in_(list(progress)))
             .order_by(Milestone.application_id, Axis.position, Milestone.due_on, Milestone.id)
         ):
-            p = progress[milestone.application_id]
-            p.milestones.append((milestone, status, title))
-            if status != "cancelled":
+            p = progress[row.application_id]
+            p.milestones.append(row)
+            if row.status != "cancelled":
                 p.total += 1
-                p.accepted += status == "accepted"
-                p.overdue += status in OPEN_MILESTONE_STATES and milestone.due_on < today
+                p.accepted += row.status == "accepted"
+                p.overdue += row.status in OPEN_MILESTONE_STATES and row.due_on < today
     counts: dict[str, dict[str, int]] = {}
     for key, status, n in db.session.execute(
         sa.select(Axis.key, WorkflowInstance.status, sa.func.count())
@@ -894,9 +910,9 @@ def cohort(programme: Programme, page: int, per_page: int, today: date | None = 
         programme=programme,
         laureates=Page(list(progress.values()), page, per_page, total),
         axis_counts=axis_counts,
-        overdue=[tuple(r) for r in db.session.execute(overdue_q.order_by(Milestone.due_on, Milestone.id).limit(LIST_LIMIT))],
+        overdue=db.session.execute(overdue_q.order_by(Milestone.due_on, Milestone.id).limit(LIST_LIMIT)).all(),
         overdue_total=db.session.scalar(sa.select(sa.func.count()).select_from(overdue_q.subquery())) or 0,
-        upcoming=[tuple(r) for r in db.session.execute(upcoming_q.order_by(Milestone.due_on, Milestone.id).limit(LIST_LIMIT))],
+        upcoming=db.session.execute(upcoming_q.order_by(Milestone.due_on, Milestone.id).limit(LIST_LIMIT)).all(),
         upcoming_total=db.session.scalar(sa.select(sa.func.count()).select_from(upcoming_q.subquery())) or 0,
         today=today,
     )

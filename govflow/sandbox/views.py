@@ -4,11 +4,12 @@ the cohort dashboard with its CSV export, and the synthesis."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, stream_with_context, url_for
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -607,27 +608,31 @@ def dashboard(programme_id: int):
     view = services.cohort(item, max(1, request.args.get("page", 1, type=int)), current_app.config["PAGE_SIZE"])
     definition = get_engine().definition(services.MILESTONE_WORKFLOW)
     labels = {s: tr(definition.states[s].title) for s in STATE_KEYS}
+    # Hundreds of bars share a few dozen dates and one sentence: format and translate each once.
+    day = functools.cache(lambda d: format_date(d, "medium"))
+    show = url_for("instances.show", instance_id=0).removesuffix("0")
+    sentence, late = _("%(axis)s — %(title)s: %(state)s, due on %(due)s"), _("overdue")
+    lang = str(get_locale() or "en")
     bars = []
     for p in view.laureates.items:
-        for m, status, axis_title in p.milestones:
-            overdue = status in services.OPEN_MILESTONE_STATES and m.due_on < view.today
+        for m in p.milestones:
+            overdue = m.status in services.OPEN_MILESTONE_STATES and m.due_on < view.today
+            tip = sentence % {
+                "axis": m.axis_title.get(lang) or m.axis_title["en"],
+                "title": m.title,
+                "state": labels.get(m.status, m.status),
+                "due": day(m.due_on),
+            }
             bars.append(
                 Bar(
                     group=f"{p.application.organisation.name} — {p.application.title}",
                     label=m.title,
                     starts_on=m.starts_on,
                     due_on=m.due_on,
-                    state=status,
+                    state=m.status,
                     overdue=overdue,
-                    tip=_(
-                        "%(axis)s — %(title)s: %(state)s, due on %(due)s",
-                        axis=tr(axis_title),
-                        title=m.title,
-                        state=labels.get(status, status),
-                        due=format_date(m.due_on, "medium"),
-                    )
-                    + (" — " + _("overdue") if overdue else ""),
-                    href=url_for("instances.show", instance_id=m.instance_id),
+                    tip=tip + (" — " + late if overdue else ""),
+                    href=f"{show}{m.instance_id}",
                 )
             )
     svg = timeline_svg(
