@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from ..instances.registry import Subject, WorkflowRegistry
 
@@ -76,7 +77,9 @@ def register(registry: WorkflowRegistry) -> None:
         programme = application_of(context.instance).programme
         if services.laureate_count(programme.id) < programme.cohort_size:
             return None
-        return _l("The cohort is full: the programme takes %(n)s laureates.", n=programme.cohort_size)
+        return ngettext(
+            "The cohort is full: the programme takes %(num)d laureate.", "The cohort is full: the programme takes %(num)d laureates.", programme.cohort_size
+        )
 
     @registry.guard("roadmap_planned")
     def roadmap_planned(context):
@@ -104,7 +107,7 @@ def register(registry: WorkflowRegistry) -> None:
     @registry.guard("support_running")
     def support_running(context):
         if application_of(context.instance).instance.status != "in_support":
-            return _l("Milestones move while the laureate's support is running.")
+            return _l("A milestone can only progress while the laureate's support is running.")
         return None
 
     @registry.guard("deliverable_attached")

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from ..charters.models import Organisation
@@ -278,12 +279,12 @@ def call_refusal(programme: Programme, today: date | None = None) -> str | None:
     """Why an application cannot be filed or submitted today, or None when the call is open."""
     state = call_state(programme, today)
     if state == "upcoming":
-        return _("The call for applications opens on %(date)s: applications are accepted from then.", date=programme.call_opens_on.isoformat())
+        return _("The call for applications opens on %(date)s: applications are accepted from then.", date=format_date(programme.call_opens_on, "long"))
     if state == "closed":
         return _(
             "The call for applications is closed: applications were accepted from %(opens)s to %(closes)s.",
-            opens=programme.call_opens_on.isoformat(),
-            closes=programme.call_closes_on.isoformat(),
+            opens=format_date(programme.call_opens_on, "long"),
+            closes=format_date(programme.call_closes_on, "long"),
         )
     return None
 
@@ -756,7 +757,7 @@ def _require_roadmap_party(actor: Any, application: Application) -> None:
     if not (is_team(actor, application) or manages(actor, application)):
         raise NotPermitted(_("Only the laureate's team and the programme's managers discuss its roadmap."))
     if application.instance.status not in ROADMAP_STATES:
-        raise SandboxConflict(_("Questions are raised on a laureate's roadmap."))
+        raise SandboxConflict(_("Questions can be raised once the application is selected."))
 
 
 def raise_question(actor: Any, axis: Axis, text: str, now: datetime | None = None) -> Question:

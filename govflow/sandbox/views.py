@@ -9,7 +9,7 @@ import io
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, stream_with_context, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -341,7 +341,7 @@ def audition(application_id: int):
         return render_template("errors/error.html", status=422, message=_("Give the audition's date, time and place.")), 422
     return _act(
         lambda: services.schedule_audition(current_user, application, form.when.data, form.place.data),
-        _("Audition set for %(when)s.", when=form.when.data.strftime("%Y-%m-%d %H:%M")),
+        _("Audition set for %(when)s.", when=format_datetime(form.when.data, "medium")),
         _back(application),
     )
 
@@ -374,7 +374,7 @@ def score(application_id: int):
         return redirect(url_for("sandbox.applications", programme_id=application.programme_id)), 303
     if form.is_submitted():
         status = 422
-    return render_template("sandbox/score.html", application=application, form=form, grid=grid, mine=mine), status
+    return render_template("sandbox/score.html", application=application, form=form, grid=grid, mine=mine, top=services.SCORE_MAX), status
 
 
 @bp.post("/applications/<int:application_id>/step-aside")

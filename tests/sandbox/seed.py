@@ -37,7 +37,9 @@ def seed_cohorts(programmes: int, applications: int, milestones: int, manager_id
     ``team_id`` belongs to every applying organisation. Returns the programme ids."""
     now = datetime.combine(today, datetime.min.time())
     ids = {m: _next_id(m) for m in (Programme, Organisation, WorkflowInstance, Application, Axis, Milestone)}
-    rows: dict = {m: [] for m in (Programme, ProgrammeManager, ProgrammeEvaluator, Organisation, Membership, WorkflowInstance, Application, Axis, Milestone, Score)}
+    rows: dict = {
+        m: [] for m in (Programme, ProgrammeManager, ProgrammeEvaluator, Organisation, Membership, WorkflowInstance, Application, Axis, Milestone, Score)
+    }
     programme_ids = list(range(ids[Programme], ids[Programme] + programmes))
     for p in programme_ids:
         rows[Programme].append(

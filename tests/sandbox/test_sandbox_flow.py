@@ -233,7 +233,7 @@ def test_selection_needs_a_score_and_room_in_the_cohort(app):
     advance(app, ids, second, "audition_held", org="other_org")
     with app.app_context():
         application = db.session.get(Application, second)
-        with pytest.raises(GuardFailed, match="The cohort is full: the programme takes 1 laureates"):
+        with pytest.raises(GuardFailed, match="The cohort is full: the programme takes 1 laureate\\."):
             fire_transition(user(ids.manager), application.instance, "select", {})
         db.session.rollback()
         fire_transition(user(ids.manager), application.instance, "reject", {"reason": "Ranked second of a cohort of one."})

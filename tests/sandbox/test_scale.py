@@ -57,9 +57,7 @@ def test_sandbox_pages_run_a_bounded_number_of_queries_with_50_programmes_2000_a
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 51
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 2008
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Milestone)) == 20_040
-        per_programme = db.session.scalar(
-            sa.select(sa.func.count()).select_from(Milestone).join(Application).where(Application.programme_id == large[0])
-        )
+        per_programme = db.session.scalar(sa.select(sa.func.count()).select_from(Milestone).join(Application).where(Application.programme_id == large[0]))
     assert per_programme == 400
     large_counts = query_counts(app, client, large[0])
     assert large_counts == small_counts, f"queries per page grew with the data: {small_counts} -> {large_counts}"
