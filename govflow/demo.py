@@ -416,7 +416,7 @@ def _demo_file(kind: str, title: str) -> tuple[bytes, Any]:
 
 
 def _milestone_steps(milestone, state: str, due: date, manager, team) -> None:
-    from .sandbox.services import attach_milestone_file
+    from .sandbox.roadmaps import attach_milestone_file
 
     moment = _at(due - timedelta(days=5), 9)
     for trigger in MILESTONE_PATHS[state]:
@@ -433,6 +433,7 @@ def _milestone_steps(milestone, state: str, due: date, manager, team) -> None:
 
 
 def _ensure_sandbox() -> int:
+    from .sandbox import roadmaps
     from .sandbox import services as sandbox
     from .sandbox.models import Programme
 
@@ -473,10 +474,10 @@ def _ensure_sandbox() -> int:
         fire_transition(manager, instance, "select", {}, now=_at(date(2023, 11, 15)))
         laureates.append((application, team))
     for index, (application, team) in enumerate(laureates):
-        axes = sandbox.axes(application)
+        axes = roadmaps.axes(application)
         planned = [
             (
-                sandbox.add_milestone(manager, application, axes[position - 1], kind, title, starts, due, manager.id, team.id, now=_at(date(2023, 12, 14))),
+                roadmaps.add_milestone(manager, application, axes[position - 1], kind, title, starts, due, manager.id, team.id, now=_at(date(2023, 12, 14))),
                 states,
             )
             for position, kind, title, starts, due, states in ROADMAP
@@ -488,10 +489,10 @@ def _ensure_sandbox() -> int:
             fire_transition(manager, application.instance, "complete", {}, now=_at(date(2024, 7, 1)))
     for index, axis_position, question, answer in QUESTIONS:
         application, team = laureates[index]
-        row = sandbox.raise_question(team, sandbox.axes(application)[axis_position - 1], question, now=_at(date(2024, 2, 20)))
+        row = roadmaps.raise_question(team, roadmaps.axes(application)[axis_position - 1], question, now=_at(date(2024, 2, 20)))
         if answer:
-            sandbox.answer_question(manager, row, answer, now=_at(date(2024, 2, 27)))
-    sandbox.flag_overdue_milestones(utcnow())
+            roadmaps.answer_question(manager, row, answer, now=_at(date(2024, 2, 27)))
+    roadmaps.flag_overdue_milestones(utcnow())
     today = utcnow().date()
     upcoming = sandbox.create_programme(manager, **{**EDITION_2026, "call_opens_on": today - timedelta(days=14), "call_closes_on": today + timedelta(days=60)})
     for evaluator in evaluators[:2]:

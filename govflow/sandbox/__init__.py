@@ -14,7 +14,7 @@ def register(registry: WorkflowRegistry) -> None:
     """Register the sandbox relations, guards, history hook, subjects, inbox section and overdue flags."""
     from ..charters.services import organisation_ids
     from ..engine import utcnow
-    from . import services
+    from . import roadmaps, services
     from .models import Application, Milestone, MilestoneFile
 
     def application_of(instance):
@@ -129,7 +129,7 @@ def register(registry: WorkflowRegistry) -> None:
                 services.refresh_exclusions(application, row.at)
             elif row.to_state == "selected":
                 application.selected_at = row.at
-                services.create_axes(application, row.at)
+                roadmaps.create_axes(application, row.at)
         elif instance.subject_kind == "milestone" and row.to_state == "accepted":
             milestone = services.milestone_for_instance(instance.id)
             milestone.accepted_at = row.at
@@ -160,7 +160,7 @@ def register(registry: WorkflowRegistry) -> None:
         claims = organisation_claims(milestone.application)
         claims["axis"] = dict(milestone.axis.title)
         claims["milestone"] = {"kind": milestone.kind, "title": milestone.title, "dueOn": milestone.due_on.isoformat()}
-        files = services.milestone_files(milestone)
+        files = roadmaps.milestone_files(milestone)
         if files:
             claims["documents"] = [{"name": f.original_name, "mediaType": f.mime, "digestSHA256": f.sha256} for f in files]
         return claims
@@ -191,4 +191,4 @@ def register(registry: WorkflowRegistry) -> None:
     registry.subject(Subject("application", "sandbox/_application_panel.html", load_application, can_view, application_claims, application_public))
     registry.subject(Subject("milestone", "sandbox/_milestone_panel.html", load_milestone, can_view, milestone_claims, milestone_public))
     registry.inbox_section("sandbox/_inbox.html", services.inbox)
-    registry.on_tick(lambda now: services.flag_overdue_milestones(now or utcnow()))
+    registry.on_tick(lambda now: roadmaps.flag_overdue_milestones(now or utcnow()))

@@ -23,7 +23,7 @@ from ..engine import EngineError, NotPermitted, utcnow
 from ..extensions import db
 from ..i18n import tr
 from ..instances.services import get_engine
-from . import services
+from . import cohort, roadmaps, services
 from .forms import (
     AnswerForm,
     ApplicationForm,
@@ -416,8 +416,8 @@ def roadmap(application_id: int):
     :raise 403: anyone but the laureate's team, the programme's managers and its evaluators who are not excluded.
     """
     application = _visible_application(application_id)
-    axes = services.axes(application)
-    milestones = services.milestones_of(application)
+    axes = roadmaps.axes(application)
+    milestones = roadmaps.milestones_of(application)
     by_axis: dict[int, list[Milestone]] = {}
     for m in milestones:
         by_axis.setdefault(m.axis_id, []).append(m)
@@ -433,7 +433,7 @@ def roadmap(application_id: int):
         axes=axes,
         by_axis=by_axis,
         files=files,
-        questions=services.questions(application),
+        questions=roadmaps.questions(application),
         planner=planner,
         party=party and application.instance.status in services.ROADMAP_STATES,
         team=services.is_team(current_user, application),
@@ -455,7 +455,7 @@ def add_axis(application_id: int):
     form = AxisForm()
     if not form.validate_on_submit():
         return render_template("errors/error.html", status=422, message=_("Give the axis's title in English and in French.")), 422
-    return _act(lambda: services.add_axis(current_user, application, form.title_en.data, form.title_fr.data), _("Axis added."), _roadmap(application))
+    return _act(lambda: roadmaps.add_axis(current_user, application, form.title_en.data, form.title_fr.data), _("Axis added."), _roadmap(application))
 
 
 @bp.post("/axes/<int:axis_id>")
@@ -470,7 +470,7 @@ def rename_axis(axis_id: int):
     form = AxisForm()
     if not form.validate_on_submit():
         return render_template("errors/error.html", status=422, message=_("Give the axis's title in English and in French.")), 422
-    return _act(lambda: services.rename_axis(current_user, axis, form.title_en.data, form.title_fr.data), _("Axis renamed."), _roadmap(application))
+    return _act(lambda: roadmaps.rename_axis(current_user, axis, form.title_en.data, form.title_fr.data), _("Axis renamed."), _roadmap(application))
 
 
 @bp.post("/applications/<int:application_id>/milestones")
@@ -483,12 +483,12 @@ def add_milestone(application_id: int):
     application = _visible_application(application_id)
     if not services.manages(current_user, application):
         abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
-    form = _milestone_form(application, services.axes(application))
+    form = _milestone_form(application, roadmaps.axes(application))
     if not form.validate_on_submit():
         problems = "; ".join(f"{getattr(form, name).label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
         return render_template("errors/error.html", status=422, message=_("The milestone could not be planned: %(problems)s", problems=problems)), 422
     return _act(
-        lambda: services.add_milestone(
+        lambda: roadmaps.add_milestone(
             current_user,
             application,
             db.session.get(Axis, form.axis_id.data),
@@ -517,7 +517,7 @@ def reschedule(milestone_id: int):
     if not form.validate_on_submit():
         return render_template("errors/error.html", status=422, message=_("Give the milestone's start and due dates.")), 422
     return _act(
-        lambda: services.reschedule_milestone(current_user, milestone, form.starts_on.data, form.due_on.data), _("Dates changed."), _roadmap(application)
+        lambda: roadmaps.reschedule_milestone(current_user, milestone, form.starts_on.data, form.due_on.data), _("Dates changed."), _roadmap(application)
     )
 
 
@@ -542,7 +542,7 @@ def add_file(milestone_id: int):
     except UploadRefused as exc:
         return render_template("errors/error.html", status=422, message=_("File refused: %(why)s", why=str(exc))), 422
     return _act(
-        lambda: services.attach_milestone_file(current_user, milestone, data, checked),
+        lambda: roadmaps.attach_milestone_file(current_user, milestone, data, checked),
         _("File attached."),
         url_for("instances.show", instance_id=milestone.instance_id),
     )
@@ -572,7 +572,7 @@ def ask(axis_id: int):
     form = QuestionForm()
     if not form.validate_on_submit():
         return render_template("errors/error.html", status=422, message=_("Write the question.")), 422
-    return _act(lambda: services.raise_question(current_user, axis, form.text.data), _("Question raised."), _roadmap(application) + f"#axis-{axis.id}")
+    return _act(lambda: roadmaps.raise_question(current_user, axis, form.text.data), _("Question raised."), _roadmap(application) + f"#axis-{axis.id}")
 
 
 @bp.post("/questions/<int:question_id>/answer")
@@ -588,7 +588,7 @@ def answer(question_id: int):
     if not form.validate_on_submit():
         return render_template("errors/error.html", status=422, message=_("Write the answer.")), 422
     return _act(
-        lambda: services.answer_question(current_user, question, form.text.data), _("Answer recorded."), _roadmap(application) + f"#axis-{question.axis_id}"
+        lambda: roadmaps.answer_question(current_user, question, form.text.data), _("Answer recorded."), _roadmap(application) + f"#axis-{question.axis_id}"
     )
 
 
@@ -605,7 +605,7 @@ def dashboard(programme_id: int):
     :raise 403: not a manager of the programme.
     """
     item = _managed(programme_id)
-    view = services.cohort(item, max(1, request.args.get("page", 1, type=int)), current_app.config["PAGE_SIZE"])
+    view = cohort.cohort(item, max(1, request.args.get("page", 1, type=int)), current_app.config["PAGE_SIZE"])
     definition = get_engine().definition(services.MILESTONE_WORKFLOW)
     labels = {s: tr(definition.states[s].title) for s in STATE_KEYS}
     # Hundreds of bars share a few dozen dates and one sentence: format and translate each once.
@@ -659,9 +659,9 @@ def milestones_csv(programme_id: int):
 
     def generate():
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=services.MILESTONE_COLUMNS)
+        writer = csv.DictWriter(buffer, fieldnames=cohort.MILESTONE_COLUMNS)
         writer.writeheader()
-        for row in services.milestone_rows(item, today):
+        for row in cohort.milestone_rows(item, today):
             writer.writerow(row)
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
@@ -700,6 +700,7 @@ def _sandbox_helpers():
     """Templates show sandbox forms and links to the right people."""
     return {
         "sandbox": services,
+        "roadmaps": roadmaps,
         "audition_form": AuditionForm,
         "step_aside_form": StepAsideForm,
         "dates_form": DatesForm,

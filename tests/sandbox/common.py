@@ -9,7 +9,7 @@ from govflow.accounts.models import User
 from govflow.engine import utcnow
 from govflow.extensions import db
 from govflow.instances.services import fire_transition
-from govflow.sandbox import services
+from govflow.sandbox import roadmaps, services
 from govflow.sandbox.models import Application, Axis, Milestone, Programme
 
 PASSWORD = "govflow-demo"
@@ -144,6 +144,6 @@ def plan(application: Application, ids, kind: str = "deliverable", due: date | N
     axis = db.session.scalar(db.select(Axis).where(Axis.application_id == application.id).order_by(Axis.position).limit(1))
     today = utcnow().date()
     team_owner = ids.team if application.organisation_id == ids.org else ids.other_team
-    return services.add_milestone(
+    return roadmaps.add_milestone(
         user(ids.manager), application, axis, kind, title, today - timedelta(days=5), due or today + timedelta(days=40), ids.manager, team_owner
     )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from govflow.engine import utcnow
 from govflow.extensions import db
-from govflow.sandbox import services
+from govflow.sandbox import roadmaps
 from govflow.sandbox.models import Application, Axis, Milestone, MilestoneFile, ProgrammeEvaluator, Question
 
 from ..conftest import login
@@ -43,9 +43,9 @@ def world(app):
         application = db.session.get(Application, laureate)
         milestone = db.session.scalar(sa.select(Milestone).where(Milestone.application_id == laureate))
         fire_transition(user(ids.team), milestone.instance, "start", {})
-        row = services.attach_milestone_file(user(ids.team), milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
-        axis = services.axes(application)[0]
-        question = services.raise_question(user(ids.team), axis, "Which retention period?")
+        row = roadmaps.attach_milestone_file(user(ids.team), milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
+        axis = roadmaps.axes(application)[0]
+        question = roadmaps.raise_question(user(ids.team), axis, "Which retention period?")
         db.session.commit()
         ids.laureate, ids.draft, ids.milestone, ids.file, ids.axis, ids.question = laureate, draft, milestone.id, row.id, axis.id, question.id
     return ids

@@ -20,7 +20,7 @@ from govflow.extensions import db
 from govflow.instances.deadlines import tick
 from govflow.instances.models import InstanceHistory, WorkflowInstance
 from govflow.instances.services import fire_transition
-from govflow.sandbox import services
+from govflow.sandbox import cohort, roadmaps, services
 from govflow.sandbox.models import Application, Axis, EvaluatorExclusion, Milestone, MilestoneFile, Programme, Question, Score
 
 from ..conftest import login
@@ -247,7 +247,7 @@ def test_selection_gives_the_programmes_axes_and_a_verifiable_attestation(app, i
     with app.app_context():
         application = db.session.get(Application, application_id)
         assert application.selected_at is not None
-        assert [a.key for a in services.axes(application)] == [a["key"] for a in application.programme.axes_template]
+        assert [a.key for a in roadmaps.axes(application)] == [a["key"] for a in application.programme.axes_template]
         attestation = db.session.scalar(sa.select(Attestation).where(Attestation.instance_id == application.instance_id))
         credential = json.loads(attestation.credential)
         subject = credential["credentialSubject"]
@@ -286,11 +286,11 @@ def test_the_roadmap_milestone_lifecycle_and_the_accepted_deliverables_attestati
             fire_transition(team, milestone.instance, "submit", {})
         db.session.rollback()
         checked = inspect_upload(PDF, "dpia.pdf", 1_000_000)
-        services.attach_milestone_file(team, milestone, PDF, checked)
+        roadmaps.attach_milestone_file(team, milestone, PDF, checked)
         fire_transition(team, milestone.instance, "submit", {})
         db.session.commit()
         with pytest.raises(services.SandboxConflict, match="once submitted"):
-            services.attach_milestone_file(team, milestone, PDF, checked)
+            roadmaps.attach_milestone_file(team, milestone, PDF, checked)
         db.session.rollback()
         fire_transition(user(ids.manager), milestone.instance, "request_rework", {"comment": "Add the retention periods."})
         fire_transition(team, milestone.instance, "resume", {})
@@ -336,7 +336,7 @@ def test_milestones_need_valid_dates_axes_and_owners(app, ids):
     before = counts(app)
     with app.app_context():
         application = db.session.get(Application, application_id)
-        axis = services.axes(application)[0]
+        axis = roadmaps.axes(application)[0]
         today = utcnow().date()
         cases = [
             (dict(starts_on=today, due_on=today - timedelta(days=1)), "due on or after the day it starts"),
@@ -347,12 +347,12 @@ def test_milestones_need_valid_dates_axes_and_owners(app, ids):
         for change, message in cases:
             values = dict(kind="workshop", title="Kick-off", starts_on=today, due_on=today, manager_owner_id=ids.manager, team_owner_id=ids.team) | change
             with pytest.raises(services.SandboxError, match=message):
-                services.add_milestone(user(ids.manager), application, axis, **values)
+                roadmaps.add_milestone(user(ids.manager), application, axis, **values)
             db.session.rollback()
             application = db.session.get(Application, application_id)
-            axis = services.axes(application)[0]
+            axis = roadmaps.axes(application)[0]
         with pytest.raises(NotPermitted):
-            services.add_milestone(user(ids.team), application, axis, "workshop", "Kick-off", today, today, ids.manager, ids.team)
+            roadmaps.add_milestone(user(ids.team), application, axis, "workshop", "Kick-off", today, today, ids.manager, ids.team)
         db.session.rollback()
     assert counts(app) == before
 
@@ -375,7 +375,7 @@ def test_tick_flags_overdue_milestones_once_and_a_new_due_date_clears_the_flag(a
     with app.app_context():
         milestone = db.session.get(Milestone, milestone_id)
         assert milestone.overdue_at.isoformat() == later
-        services.reschedule_milestone(user(ids.manager), milestone, milestone.starts_on, utcnow().date() + timedelta(days=90))
+        roadmaps.reschedule_milestone(user(ids.manager), milestone, milestone.starts_on, utcnow().date() + timedelta(days=90))
         db.session.commit()
         assert db.session.get(Milestone, milestone_id).overdue_at is None
 
@@ -396,15 +396,15 @@ def test_questions_are_raised_and_answered_once_by_the_parties(app, ids):
     advance(app, ids, application_id, "selected")
     with app.app_context():
         application = db.session.get(Application, application_id)
-        axis = services.axes(application)[1]
-        question = services.raise_question(user(ids.team), axis, "May we train on pseudonymised records?")
-        services.answer_question(user(ids.manager), question, "Yes, if re-identification is assessed first.")
+        axis = roadmaps.axes(application)[1]
+        question = roadmaps.raise_question(user(ids.team), axis, "May we train on pseudonymised records?")
+        roadmaps.answer_question(user(ids.manager), question, "Yes, if re-identification is assessed first.")
         with pytest.raises(services.SandboxConflict, match="already answered"):
-            services.answer_question(user(ids.team), question, "Again")
+            roadmaps.answer_question(user(ids.team), question, "Again")
         with pytest.raises(NotPermitted):
-            services.raise_question(user(ids.evaluator), axis, "Evaluators do not take part")
+            roadmaps.raise_question(user(ids.evaluator), axis, "Evaluators do not take part")
         db.session.commit()
-        assert [q.text for q in services.questions(application)[axis.id]] == ["May we train on pseudonymised records?"]
+        assert [q.text for q in roadmaps.questions(application)[axis.id]] == ["May we train on pseudonymised records?"]
 
 
 def test_the_cohort_dashboard_changes_when_a_deliverable_is_accepted(app, client, ids):
@@ -426,7 +426,7 @@ def test_the_cohort_dashboard_changes_when_a_deliverable_is_accepted(app, client
         from govflow.charters.uploads import inspect_upload
 
         fire_transition(team, milestone.instance, "start", {})
-        services.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
+        roadmaps.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
         fire_transition(team, milestone.instance, "submit", {})
         fire_transition(user(ids.manager), milestone.instance, "accept", {})
         db.session.commit()
@@ -435,7 +435,7 @@ def test_the_cohort_dashboard_changes_when_a_deliverable_is_accepted(app, client
     assert '<td data-state="accepted">1</td>' in page
     csv_text = client.get(f"/programmes/{ids.programme}/milestones.csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(csv_text)))
-    assert list(rows[0]) == services.MILESTONE_COLUMNS
+    assert list(rows[0]) == cohort.MILESTONE_COLUMNS
     by_id = {int(r["milestone_id"]): r for r in rows}
     assert by_id[late_id]["overdue"] == "yes" and by_id[late_id]["status"] == "planned"
     assert sorted(r["status"] for r in rows) == ["accepted", "planned"]
@@ -451,7 +451,7 @@ def test_the_synthesis_is_published_once_moving_completed_laureates_and_showing_
         from govflow.charters.uploads import inspect_upload
 
         fire_transition(team, milestone.instance, "start", {})
-        services.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
+        roadmaps.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
         fire_transition(team, milestone.instance, "submit", {})
         db.session.commit()
         with pytest.raises(services.SandboxConflict, match="every laureate's support is completed"):

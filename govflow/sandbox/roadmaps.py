@@ -1,0 +1,243 @@
+"""Laureates' roadmaps: work axes, milestones with their dates and owners, files, questions to resolve, and the
+overdue flags ``govflow tick`` sets. Services take the actor, flush, and never commit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from ..charters.services import evidence_root, is_member
+from ..charters.uploads import CheckedUpload, store
+from ..engine import NotPermitted, utcnow
+from ..extensions import db
+from ..instances.models import WorkflowInstance
+from ..instances.services import start_instance
+from .models import MILESTONE_KINDS, Application, Axis, Milestone, MilestoneFile, Question
+from .services import (
+    FILE_STATES,
+    MILESTONE_WORKFLOW,
+    OPEN_MILESTONE_STATES,
+    PLANNING_STATES,
+    ROADMAP_STATES,
+    SandboxConflict,
+    SandboxError,
+    _bilingual,
+    _text,
+    evaluators,
+    is_team,
+    managers,
+    manages,
+    slug_key,
+)
+
+
+def axes(application: Application) -> list[Axis]:
+    """The application's work axes, in order."""
+    return list(db.session.scalars(sa.select(Axis).where(Axis.application_id == application.id).order_by(Axis.position, Axis.id)))
+
+
+def create_axes(application: Application, now: datetime | None = None) -> list[Axis]:
+    """Give a new laureate the programme's work axes (once)."""
+    if axes(application):
+        return []
+    made = [
+        Axis(application_id=application.id, position=n, key=item["key"], title=dict(item["title"]), created_at=now or utcnow())
+        for n, item in enumerate(application.programme.axes_template, start=1)
+    ]
+    db.session.add_all(made)
+    db.session.flush()
+    return made
+
+
+def _require_planner(actor: Any, application: Application) -> None:
+    if not manages(actor, application):
+        raise NotPermitted(_("Only the programme's managers, independent of the laureate, plan its roadmap."))
+    if application.instance.status not in PLANNING_STATES:
+        raise SandboxConflict(_("The roadmap is planned once the application is selected and until the support is completed."))
+
+
+def add_axis(actor: Any, application: Application, title_en: str, title_fr: str) -> Axis:
+    """A manager adds a work axis to a laureate's roadmap."""
+    _require_planner(actor, application)
+    title = _bilingual(title_en, title_fr, _("The axis's title"), 300)
+    existing = axes(application)
+    axis = Axis(
+        application_id=application.id,
+        position=max((a.position for a in existing), default=0) + 1,
+        key=slug_key(title["en"], {a.key for a in existing}),
+        title=title,
+        created_at=utcnow(),
+    )
+    db.session.add(axis)
+    db.session.flush()
+    return axis
+
+
+def rename_axis(actor: Any, axis: Axis, title_en: str, title_fr: str) -> Axis:
+    """A manager renames a laureate's axis (its key, used to compare axes across the cohort, stays)."""
+    _require_planner(actor, db.session.get(Application, axis.application_id))
+    axis.title = _bilingual(title_en, title_fr, _("The axis's title"), 300)
+    db.session.flush()
+    return axis
+
+
+def add_milestone(
+    actor: Any,
+    application: Application,
+    axis: Axis,
+    kind: str,
+    title: str,
+    starts_on: date,
+    due_on: date,
+    manager_owner_id: int,
+    team_owner_id: int,
+    now: datetime | None = None,
+) -> Milestone:
+    """A manager plans a milestone under an axis, with its dates and an owner on each side."""
+    _require_planner(actor, application)
+    if axis is None or axis.application_id != application.id:
+        raise SandboxError(_("Choose one of this laureate's axes."))
+    if kind not in MILESTONE_KINDS:
+        raise SandboxError(_("Choose a workshop, a deliverable or a meeting."))
+    title = _text(title, _("The milestone's title"), 300)
+    _check_dates(starts_on, due_on)
+    programme_side = {m.user_id for m in managers(application.programme)} | {e.user_id for e in evaluators(application.programme)}
+    if manager_owner_id not in programme_side:
+        raise SandboxError(_("The programme's owner must be one of its managers or evaluators."))
+    from ..accounts.models import User
+
+    owner = db.session.get(User, team_owner_id) if team_owner_id else None
+    if owner is None or not is_member(owner, application.organisation_id):
+        raise SandboxError(_("The laureate's owner must be a member of the laureate's organisation."))
+    now = now or utcnow()
+    instance = start_instance(actor, MILESTONE_WORKFLOW, title=f"{application.organisation.name}: {title}"[:300], subject_kind="milestone", now=now)
+    milestone = Milestone(
+        application=application,
+        axis_id=axis.id,
+        instance=instance,
+        kind=kind,
+        title=title,
+        starts_on=starts_on,
+        due_on=due_on,
+        manager_owner_id=manager_owner_id,
+        team_owner_id=team_owner_id,
+        created_at=now,
+    )
+    db.session.add(milestone)
+    db.session.flush()
+    return milestone
+
+
+def _check_dates(starts_on: date, due_on: date) -> None:
+    if not isinstance(starts_on, date) or not isinstance(due_on, date):
+        raise SandboxError(_("Give the milestone's start and due dates."))
+    if due_on < starts_on:
+        raise SandboxError(_("A milestone is due on or after the day it starts."))
+
+
+def reschedule_milestone(actor: Any, milestone: Milestone, starts_on: date, due_on: date) -> Milestone:
+    """A manager moves an open milestone's dates; a milestone due again in the future is no longer flagged overdue."""
+    _require_planner(actor, milestone.application)
+    if milestone.instance.status not in OPEN_MILESTONE_STATES:
+        raise SandboxConflict(_("An accepted or cancelled milestone keeps its dates."))
+    _check_dates(starts_on, due_on)
+    milestone.starts_on, milestone.due_on = starts_on, due_on
+    if due_on >= utcnow().date():
+        milestone.overdue_at = None
+    db.session.flush()
+    return milestone
+
+
+def milestones_of(application: Application) -> list[Milestone]:
+    """The application's milestones, by axis and due date."""
+    return list(
+        db.session.scalars(
+            sa.select(Milestone)
+            .join(Axis, Axis.id == Milestone.axis_id)
+            .where(Milestone.application_id == application.id)
+            .order_by(Axis.position, Milestone.due_on, Milestone.id)
+        )
+    )
+
+
+def attach_milestone_file(actor: Any, milestone: Milestone, data: bytes, checked: CheckedUpload, now: datetime | None = None) -> MilestoneFile:
+    """The laureate's team (or a manager) attaches a content-checked file to an open milestone."""
+    application = milestone.application
+    if not (is_team(actor, application) or manages(actor, application)):
+        raise NotPermitted(_("Only the laureate's team and the programme's managers can add files to this milestone."))
+    if milestone.instance.status not in FILE_STATES:
+        raise SandboxConflict(_("Files are added before the milestone is submitted: once submitted, what was submitted stays as it is."))
+    path = store(evidence_root(), data, checked)
+    row = MilestoneFile(
+        milestone_id=milestone.id,
+        application_id=application.id,
+        sha256=checked.sha256,
+        size=checked.size,
+        mime=checked.mime,
+        original_name=checked.original_name,
+        storage_name=str(path.relative_to(evidence_root())),
+        added_by_id=actor.id,
+        added_at=now or utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def milestone_files(milestone: Milestone) -> list[MilestoneFile]:
+    """The files of a milestone, oldest first."""
+    return list(db.session.scalars(sa.select(MilestoneFile).where(MilestoneFile.milestone_id == milestone.id).order_by(MilestoneFile.id)))
+
+
+def questions(application: Application) -> dict[int, list[Question]]:
+    """The open questions of each axis of the application (one query)."""
+    out: dict[int, list[Question]] = {}
+    for q in db.session.scalars(sa.select(Question).where(Question.application_id == application.id).order_by(Question.id)):
+        out.setdefault(q.axis_id, []).append(q)
+    return out
+
+
+def _require_roadmap_party(actor: Any, application: Application) -> None:
+    if not (is_team(actor, application) or manages(actor, application)):
+        raise NotPermitted(_("Only the laureate's team and the programme's managers discuss its roadmap."))
+    if application.instance.status not in ROADMAP_STATES:
+        raise SandboxConflict(_("Questions can be raised once the application is selected."))
+
+
+def raise_question(actor: Any, axis: Axis, text: str, now: datetime | None = None) -> Question:
+    """The team or a manager raises a question to resolve on an axis."""
+    application = db.session.get(Application, axis.application_id)
+    _require_roadmap_party(actor, application)
+    question = Question(
+        axis_id=axis.id, application_id=application.id, text=_text(text, _("The question"), 4000), asked_by_id=actor.id, asked_at=now or utcnow()
+    )
+    db.session.add(question)
+    db.session.flush()
+    return question
+
+
+def answer_question(actor: Any, question: Question, text: str, now: datetime | None = None) -> Question:
+    """The team or a manager answers an open question (once)."""
+    _require_roadmap_party(actor, db.session.get(Application, question.application_id))
+    if question.answer is not None:
+        raise SandboxConflict(_("This question was already answered."))
+    question.answer = _text(text, _("The answer"), 8000)
+    question.answered_by_id, question.answered_at = actor.id, now or utcnow()
+    db.session.flush()
+    return question
+
+
+# -- overdue flags (govflow tick) --------------------------------------------------------------------------------
+def flag_overdue_milestones(now: datetime) -> int:
+    """Flag, once, every open milestone whose due date has passed; return how many were flagged now."""
+    open_instances = sa.select(WorkflowInstance.id).where(WorkflowInstance.workflow == MILESTONE_WORKFLOW, WorkflowInstance.status.in_(OPEN_MILESTONE_STATES))
+    result = db.session.execute(
+        sa.update(Milestone)
+        .where(Milestone.due_on < now.date(), Milestone.overdue_at.is_(None), Milestone.instance_id.in_(open_instances))
+        .values(overdue_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
