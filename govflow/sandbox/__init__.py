@@ -74,7 +74,9 @@ def register(registry: WorkflowRegistry) -> None:
 
     @registry.guard("cohort_has_room")
     def cohort_has_room(context):
-        programme = application_of(context.instance).programme
+        # Two managers selecting two applications at once must not both take the last place: the programme's row is
+        # locked (PostgreSQL) so the second selection counts after the first one committed.
+        programme = services.lock_programme(application_of(context.instance).programme_id)
         if services.laureate_count(programme.id) < programme.cohort_size:
             return None
         return ngettext(

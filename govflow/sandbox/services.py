@@ -197,6 +197,16 @@ def _grid_signature(grid: list[dict]) -> list[tuple]:
     return [(c["title"]["en"], c["title"]["fr"], c["weight"]) for c in grid]
 
 
+def lock_programme(programme_id: int) -> Programme:
+    """The programme, its row locked for the rest of the transaction, so that what is read next is read after any
+    concurrent transaction holding the lock has committed."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks and reads outside a write transaction: a write takes the database's write lock now
+        # (waiting for the other writer to commit), and the reads that follow see what it committed.
+        db.session.execute(sa.update(Programme).where(Programme.id == programme_id).values(id=Programme.id))
+    return db.session.get(Programme, programme_id, with_for_update=True, populate_existing=True)
+
+
 def is_manager(user: Any, programme_id: int) -> bool:
     """Whether ``user`` manages the programme."""
     if not _actor_ok(user):
@@ -598,6 +608,7 @@ def publish_synthesis(actor: Any, programme: Programme, text_en: str, text_fr: s
     """A manager publishes the programme's synthesis (text and accepted deliverables) once the support is over;
     every completed application moves to "synthesis published" in the same transaction."""
     _require_manager(actor, programme)
+    programme = lock_programme(programme.id)  # a second manager publishing at the same time finds it published
     if programme.synthesis_published_at is not None:
         raise SandboxConflict(_("The synthesis is already published: a public record is not rewritten."))
     states = dict(

@@ -491,3 +491,50 @@ def test_withdrawing_after_selection_revokes_the_selection_attestation(app, ids)
         attestation = db.session.scalar(sa.select(Attestation).where(Attestation.instance_id == application.instance_id))
         assert attestation.revoked_at is not None and attestation.revocation_reason == "The project was stopped by our board."
         assert db.session.get(WorkflowInstance, application.instance_id).status == "withdrawn"
+
+
+def test_two_managers_selecting_at_once_never_exceed_the_cohort(app):
+    import threading
+
+    from govflow.accounts.services import create_user
+    from govflow.sandbox.models import ProgrammeManager
+
+    ids = build(app, cohort=1)
+    first = apply(app, ids)
+    second = apply(app, ids, org="other_org", title="Water use comparison")
+    advance(app, ids, first, "audition_held")
+    advance(app, ids, second, "audition_held", org="other_org")
+    with app.app_context():
+        colleague = create_user("colleague@test.example", "Second Manager", "govflow-demo", ["programme_manager"])
+        db.session.add(ProgrammeManager(programme_id=ids.programme, user_id=colleague.id, added_at=utcnow()))
+        db.session.commit()
+        colleague_id = colleague.id
+    barrier = threading.Barrier(2)
+    outcomes: dict[int, str] = {}
+
+    def select(application_id, manager_id):
+        with app.app_context():
+            try:
+                application = db.session.get(Application, application_id)
+                actor = user(manager_id)
+                barrier.wait(timeout=10)
+                fire_transition(actor, application.instance, "select", {})
+                db.session.commit()
+                outcomes[application_id] = "selected"
+            except GuardFailed:
+                db.session.rollback()
+                outcomes[application_id] = "cohort full"
+            except sa.exc.OperationalError:  # SQLite: the later writer is refused while the first one holds the database
+                db.session.rollback()
+                outcomes[application_id] = "busy"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=select, args=(first, ids.manager)), threading.Thread(target=select, args=(second, colleague_id))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes.values()) == ["cohort full", "selected"], outcomes
+    with app.app_context():
+        assert services.laureate_count(ids.programme) == 1
