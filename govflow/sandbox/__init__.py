@@ -15,7 +15,7 @@ def register(registry: WorkflowRegistry) -> None:
     from ..charters.services import organisation_ids
     from ..engine import utcnow
     from . import roadmaps, services
-    from .models import Application, Milestone, MilestoneFile
+    from .models import Application, Milestone
 
     def application_of(instance):
         """The application an instance is about: itself, or the one a milestone belongs to."""
@@ -85,20 +85,13 @@ def register(registry: WorkflowRegistry) -> None:
 
     @registry.guard("roadmap_planned")
     def roadmap_planned(context):
-        application = application_of(context.instance)
-        count = services.db.session.scalar(sa.select(sa.func.count()).select_from(Milestone).where(Milestone.application_id == application.id))
-        return None if count else _l("Plan at least one milestone on the laureate's roadmap first.")
+        counts = roadmaps.milestone_counts(application_of(context.instance))
+        return None if counts["total"] else _l("Plan at least one milestone on the laureate's roadmap first.")
 
     @registry.guard("roadmap_settled")
     def roadmap_settled(context):
-        application = application_of(context.instance)
-        open_count = services.db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Milestone)
-            .join(services.WorkflowInstance, services.WorkflowInstance.id == Milestone.instance_id)
-            .where(Milestone.application_id == application.id, services.WorkflowInstance.status.in_(services.OPEN_MILESTONE_STATES))
-        )
-        return _l("%(n)s milestone(s) are still open: accept or cancel them first.", n=open_count) if open_count else None
+        still_open = roadmaps.milestone_counts(application_of(context.instance))["open"]
+        return _l("%(n)s milestone(s) are still open: accept or cancel them first.", n=still_open) if still_open else None
 
     @registry.guard("synthesis_published")
     def synthesis_published(context):
@@ -115,10 +108,9 @@ def register(registry: WorkflowRegistry) -> None:
     @registry.guard("deliverable_attached")
     def deliverable_attached(context):
         milestone = services.milestone_for_instance(context.instance.id)
-        if milestone.kind != "deliverable":
+        if milestone.kind != "deliverable" or roadmaps.milestone_files(milestone):
             return None
-        count = services.db.session.scalar(sa.select(sa.func.count()).select_from(MilestoneFile).where(MilestoneFile.milestone_id == milestone.id))
-        return None if count else _l("Attach the deliverable's file before submitting it.")
+        return _l("Attach the deliverable's file before submitting it.")
 
     def on_history(instance, row, event) -> None:
         if instance.subject_kind == "application":

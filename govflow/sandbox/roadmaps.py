@@ -24,12 +24,12 @@ from .services import (
     ROADMAP_STATES,
     SandboxConflict,
     SandboxError,
-    _bilingual,
-    _text,
+    bilingual,
     evaluators,
     is_team,
     managers,
     manages,
+    required_text,
     slug_key,
 )
 
@@ -62,7 +62,7 @@ def _require_planner(actor: Any, application: Application) -> None:
 def add_axis(actor: Any, application: Application, title_en: str, title_fr: str) -> Axis:
     """A manager adds a work axis to a laureate's roadmap."""
     _require_planner(actor, application)
-    title = _bilingual(title_en, title_fr, _("The axis's title"), 300)
+    title = bilingual(title_en, title_fr, _("The axis's title"), 300)
     existing = axes(application)
     axis = Axis(
         application_id=application.id,
@@ -79,7 +79,7 @@ def add_axis(actor: Any, application: Application, title_en: str, title_fr: str)
 def rename_axis(actor: Any, axis: Axis, title_en: str, title_fr: str) -> Axis:
     """A manager renames a laureate's axis (its key, used to compare axes across the cohort, stays)."""
     _require_planner(actor, db.session.get(Application, axis.application_id))
-    axis.title = _bilingual(title_en, title_fr, _("The axis's title"), 300)
+    axis.title = bilingual(title_en, title_fr, _("The axis's title"), 300)
     db.session.flush()
     return axis
 
@@ -102,7 +102,7 @@ def add_milestone(
         raise SandboxError(_("Choose one of this laureate's axes."))
     if kind not in MILESTONE_KINDS:
         raise SandboxError(_("Choose a workshop, a deliverable or a meeting."))
-    title = _text(title, _("The milestone's title"), 300)
+    title = required_text(title, _("The milestone's title"), 300)
     _check_dates(starts_on, due_on)
     programme_side = {m.user_id for m in managers(application.programme)} | {e.user_id for e in evaluators(application.programme)}
     if manager_owner_id not in programme_side:
@@ -151,6 +151,17 @@ def reschedule_milestone(actor: Any, milestone: Milestone, starts_on: date, due_
     return milestone
 
 
+def milestone_counts(application: Application) -> dict[str, int]:
+    """How many milestones the application has ("total") and how many are neither accepted nor cancelled ("open")."""
+    total, still_open = db.session.execute(
+        sa.select(sa.func.count(), sa.func.count().filter(WorkflowInstance.status.in_(OPEN_MILESTONE_STATES)))
+        .select_from(Milestone)
+        .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
+        .where(Milestone.application_id == application.id)
+    ).one()
+    return {"total": total, "open": still_open}
+
+
 def milestones_of(application: Application) -> list[Milestone]:
     """The application's milestones, by axis and due date."""
     return list(
@@ -192,6 +203,14 @@ def milestone_files(milestone: Milestone) -> list[MilestoneFile]:
     return list(db.session.scalars(sa.select(MilestoneFile).where(MilestoneFile.milestone_id == milestone.id).order_by(MilestoneFile.id)))
 
 
+def files_by_milestone(application: Application) -> dict[int, list[MilestoneFile]]:
+    """The files of each milestone of the application (one query)."""
+    out: dict[int, list[MilestoneFile]] = {}
+    for row in db.session.scalars(sa.select(MilestoneFile).where(MilestoneFile.application_id == application.id).order_by(MilestoneFile.id)):
+        out.setdefault(row.milestone_id, []).append(row)
+    return out
+
+
 def questions(application: Application) -> dict[int, list[Question]]:
     """The open questions of each axis of the application (one query)."""
     out: dict[int, list[Question]] = {}
@@ -212,7 +231,7 @@ def raise_question(actor: Any, axis: Axis, text: str, now: datetime | None = Non
     application = db.session.get(Application, axis.application_id)
     _require_roadmap_party(actor, application)
     question = Question(
-        axis_id=axis.id, application_id=application.id, text=_text(text, _("The question"), 4000), asked_by_id=actor.id, asked_at=now or utcnow()
+        axis_id=axis.id, application_id=application.id, text=required_text(text, _("The question"), 4000), asked_by_id=actor.id, asked_at=now or utcnow()
     )
     db.session.add(question)
     db.session.flush()
@@ -224,7 +243,7 @@ def answer_question(actor: Any, question: Question, text: str, now: datetime | N
     _require_roadmap_party(actor, db.session.get(Application, question.application_id))
     if question.answer is not None:
         raise SandboxConflict(_("This question was already answered."))
-    question.answer = _text(text, _("The answer"), 8000)
+    question.answer = required_text(text, _("The answer"), 8000)
     question.answered_by_id, question.answered_at = actor.id, now or utcnow()
     db.session.flush()
     return question

@@ -64,7 +64,8 @@ def _actor_ok(user: Any) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and getattr(user, "id", None) is not None
 
 
-def _text(value: str | None, what: str, limit: int, minimum: int = 1) -> str:
+def required_text(value: str | None, what: str, limit: int, minimum: int = 1) -> str:
+    """``value`` stripped, refused when shorter than ``minimum`` or longer than ``limit`` characters."""
     value = (value or "").strip()
     if len(value) < minimum:
         raise SandboxError(_("%(what)s is required.", what=what) if minimum == 1 else _("%(what)s needs at least %(n)s characters.", what=what, n=minimum))
@@ -73,8 +74,9 @@ def _text(value: str | None, what: str, limit: int, minimum: int = 1) -> str:
     return value
 
 
-def _bilingual(en: str | None, fr: str | None, what: str, limit: int) -> dict[str, str]:
-    return {"en": _text(en, _("%(what)s (English)", what=what), limit), "fr": _text(fr, _("%(what)s (French)", what=what), limit)}
+def bilingual(en: str | None, fr: str | None, what: str, limit: int) -> dict[str, str]:
+    """An English and French text, both required."""
+    return {"en": required_text(en, _("%(what)s (English)", what=what), limit), "fr": required_text(fr, _("%(what)s (French)", what=what), limit)}
 
 
 # -- programmes --------------------------------------------------------------------------------------------------
@@ -144,8 +146,8 @@ def _programme_fields(fields: dict) -> dict:
     if not isinstance(months, int) or not 1 <= months <= 36:
         raise SandboxError(_("The support lasts from 1 to 36 months."))
     return {
-        "theme": _bilingual(fields["theme_en"], fields["theme_fr"], _("Theme"), 300),
-        "description": _bilingual(fields["description_en"], fields["description_fr"], _("Description"), 8000),
+        "theme": bilingual(fields["theme_en"], fields["theme_fr"], _("Theme"), 300),
+        "description": bilingual(fields["description_en"], fields["description_fr"], _("Description"), 8000),
         "edition": edition,
         "call_opens_on": opens,
         "call_closes_on": closes,
@@ -305,7 +307,7 @@ def list_programmes(page: int, per_page: int) -> Page:
 def _application_fields(programme: Programme, title: str, summary: str, eligibility: dict, partners: list[str]) -> dict:
     keys = {c["key"] for c in programme.eligibility}
     return {
-        "title": _text(title, _("The project's title"), 300),
+        "title": required_text(title, _("The project's title"), 300),
         "summary": (summary or "").strip()[:8000],
         "eligibility": {k: True for k, v in (eligibility or {}).items() if v and k in keys},
         "partners": list(dict.fromkeys(p.strip()[:200] for p in partners if p and p.strip())),
@@ -402,7 +404,7 @@ def schedule_audition(actor: Any, application: Application, when: datetime, plac
     if not isinstance(when, datetime):
         raise SandboxError(_("Give the audition's date and time."))
     application.audition_at = when
-    application.audition_place = _text(place, _("The audition's place"), 300)
+    application.audition_place = required_text(place, _("The audition's place"), 300)
     db.session.flush()
     return application
 
@@ -453,7 +455,7 @@ def exclude_self(actor: Any, application: Application, reason: str) -> Evaluator
     """An evaluator steps aside from an application, with a reason."""
     if not is_evaluator(actor, application.programme_id):
         raise NotPermitted(_("Only the programme's evaluators can step aside from an application."))
-    reason = _text(reason, _("The reason"), 2000)
+    reason = required_text(reason, _("The reason"), 2000)
     if db.session.get(EvaluatorExclusion, (application.id, actor.id)) is not None:
         raise SandboxConflict(_("You are already excluded from this application."))
     row = EvaluatorExclusion(application_id=application.id, user_id=actor.id, kind="self", reason=reason, recorded_at=utcnow())
@@ -624,7 +626,7 @@ def publish_synthesis(actor: Any, programme: Programme, text_en: str, text_fr: s
         raise SandboxConflict(_("The synthesis is published once every laureate's support is completed."))
     if not states.get("completed"):
         raise SandboxConflict(_("The synthesis is published once at least one laureate's support is completed."))
-    texts = {"en": _text(text_en, _("The synthesis (English)"), 20000, 40), "fr": _text(text_fr, _("The synthesis (French)"), 20000, 40)}
+    texts = {"en": required_text(text_en, _("The synthesis (English)"), 20000, 40), "fr": required_text(text_fr, _("The synthesis (French)"), 20000, 40)}
     allowed = {m.id for m in accepted_milestones(programme)}
     chosen = sorted(set(milestone_ids or []))
     if any(m not in allowed for m in chosen):
@@ -640,6 +642,22 @@ def publish_synthesis(actor: Any, programme: Programme, text_en: str, text_fr: s
     ):
         fire_transition(actor, application.instance, "publish_synthesis", {}, now=now)
     return programme
+
+
+def published_deliverables(programme: Programme) -> list[tuple[Milestone, Any]]:
+    """The accepted deliverables a published synthesis includes, each with its acceptance attestation (two queries)."""
+    from ..attestations.models import Attestation
+
+    if programme.synthesis_published_at is None or not programme.synthesis_milestones:
+        return []
+    included = db.session.scalars(
+        sa.select(Milestone).where(Milestone.id.in_(programme.synthesis_milestones)).order_by(Milestone.application_id, Milestone.due_on)
+    ).all()
+    attestations = {
+        a.instance_id: a
+        for a in db.session.scalars(sa.select(Attestation).where(Attestation.instance_id.in_([m.instance_id for m in included]), Attestation.act == "accept"))
+    }
+    return [(m, attestations.get(m.instance_id)) for m in included]
 
 
 def published_syntheses(limit: int = 20) -> list[Programme]:

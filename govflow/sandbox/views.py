@@ -7,7 +7,6 @@ import csv
 import functools
 import io
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, stream_with_context, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
@@ -130,17 +129,6 @@ def programme(programme_id: int):
     """A programme's public page: its call, criteria, grid and axes, laureates, and its synthesis once published."""
     item = _get(Programme, programme_id)
     manager = services.is_manager(current_user, item.id)
-    included = []
-    if item.synthesis_published_at is not None and item.synthesis_milestones:
-        included = db.session.scalars(
-            sa.select(Milestone).where(Milestone.id.in_(item.synthesis_milestones)).order_by(Milestone.application_id, Milestone.due_on)
-        ).all()
-    from ..attestations.models import Attestation
-
-    attestations = {}
-    if included:
-        for a in db.session.scalars(sa.select(Attestation).where(Attestation.instance_id.in_([m.instance_id for m in included]), Attestation.act == "accept")):
-            attestations[a.instance_id] = a
     return render_template(
         "sandbox/programme.html",
         programme=item,
@@ -148,8 +136,7 @@ def programme(programme_id: int):
         manager=manager,
         evaluator=services.is_evaluator(current_user, item.id),
         laureates=services.laureates(item),
-        included=included,
-        attestations=attestations,
+        included=services.published_deliverables(item),
         managers=services.managers(item) if manager else [],
         evaluators=services.evaluators(item) if manager else [],
         people_form=PeopleForm() if manager else None,
@@ -421,10 +408,7 @@ def roadmap(application_id: int):
     by_axis: dict[int, list[Milestone]] = {}
     for m in milestones:
         by_axis.setdefault(m.axis_id, []).append(m)
-    files: dict[int, list[MilestoneFile]] = {}
-    if milestones:
-        for f in db.session.scalars(sa.select(MilestoneFile).where(MilestoneFile.application_id == application.id).order_by(MilestoneFile.id)):
-            files.setdefault(f.milestone_id, []).append(f)
+    files = roadmaps.files_by_milestone(application) if milestones else {}
     planner = services.manages(current_user, application) and application.instance.status in services.PLANNING_STATES
     party = services.is_team(current_user, application) or services.manages(current_user, application)
     return render_template(
