@@ -37,8 +37,8 @@ from .sth import TreeHeadError, verify_tree_head
 MAX_PROBLEMS = 20
 # Below this many entries the sequential scan takes well under a second: starting workers would not pay.
 PARALLEL_FROM = 50_000
-# Entries per worker task (a power of two, so spans are whole Merkle subtrees): ~0.3 s of work, small enough to
-# share the tail of the log evenly between processes.
+# Entries per worker task (a power of two, so spans are whole Merkle subtrees): a fraction of a second of work, small
+# enough for the processes to finish the log at nearly the same time.
 SPAN = 1 << 15
 
 _HISTORY_SQL = (
@@ -53,7 +53,7 @@ _SPAN_SQL = (
 )
 _SPAN_BOUNDS = sa.text('SELECT min(history_id), max(history_id) FROM log_entries WHERE "index" >= :start AND "index" < :end')
 _SPAN_ATTESTATIONS = sa.text(_ATTESTATIONS_SQL + " WHERE id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
-_ALL_IDS = (-(2**63), 2**63 - 1)
+_ALL_IDS = (-(2**63), 2**63 - 1)  # bounds that leave out no history row
 
 
 @dataclass
@@ -127,10 +127,12 @@ def _inputs(value) -> dict | None:
 
 def audit_log(chunk: int = 20_000, parallel_from: int = PARALLEL_FROM, span: int = SPAN, processes: int | None = None) -> AuditReport:
     """Recompute everything from the database; return the report (problems name entries, first first)."""
+    # A log of ``parallel_from`` entries or more goes to ``processes`` workers (default: one per CPU this process may
+    # use), ``span`` entries per task; ``chunk`` is how many rows the sequential scan fetches at a time.
     if span < 1 or span & (span - 1):
         raise ValueError(f"the span of a worker task must be a power of two, got {span}")
     size = log_size()
-    processes = min(_cpus() if processes is None else processes, -(-size // span))
+    processes = min(_cpus() if processes is None else processes, (size + span - 1) // span)
     if processes > 1 and size >= parallel_from and _shareable(db.engine.url):
         report = _parallel_audit(size, span, processes)
         if report is not None:
@@ -165,15 +167,16 @@ def _attestation_problem(kind: str, attestation_ref: int | None, leaf_input: byt
 
 def _parallel_audit(size: int, span: int, processes: int) -> AuditReport | None:
     """The audit of a log of ``size`` entries by worker processes; None when anything is amiss (to be named sequentially)."""
-    keys = {k.id: public_key_from_multibase(k.public_key_multibase) for k in db.session.scalars(sa.select(SigningKey))}
-    heads = {h.tree_size: h for h in db.session.scalars(sa.select(TreeHead))}
+    keys, heads = _keys_and_heads()
     report = AuditReport(entries=size, history_rows=db.session.scalar(sa.select(sa.func.count()).select_from(InstanceHistory)) or 0)
     # The spans below prove that each index in [0, size) is there once, in order; the count proves nothing lies beyond.
     if db.session.scalar(sa.select(sa.func.count()).select_from(LogEntry)) != size or any(s > size for s in heads):
         return None
-    # Each task asks for the span's frontier at its end and at every signed tree head inside it.
-    tasks = [(start, min(start + span, size)) for start in range(0, size, span)]
-    tasks = [(start, end, sorted({s - start for s in heads if start < s < end} | {end - start})) for start, end in tasks]
+    tasks = []
+    for start in range(0, size, span):
+        end = min(start + span, size)
+        # The span's frontier is wanted at its end and at every signed tree head inside it.
+        tasks.append((start, end, sorted({s - start for s in heads if start < s < end} | {end - start})))
     workflows = dict(db.session.execute(sa.select(WorkflowInstance.id, WorkflowInstance.workflow)).all())
     found = []
     with _pool_context().Pool(processes, initializer=_start_worker, initargs=(db.engine.url, workflows)) as pool:
@@ -266,10 +269,15 @@ def _check_span(task: tuple[int, int, list[int]]) -> tuple | None:
     return merkle.frontiers(leaves, sizes), first_history, last_history, len(leaves) - len(others)
 
 
+def _keys_and_heads() -> tuple[dict, dict[int, TreeHead]]:
+    """The public keys that sign tree heads, by record id, and the signed tree heads, by size."""
+    keys = {k.id: public_key_from_multibase(k.public_key_multibase) for k in db.session.scalars(sa.select(SigningKey))}
+    return keys, {h.tree_size: h for h in db.session.scalars(sa.select(TreeHead))}
+
+
 def _audit(stack: contextlib.ExitStack, chunk: int) -> AuditReport:
     report = AuditReport()
-    keys = {k.id: public_key_from_multibase(k.public_key_multibase) for k in db.session.scalars(sa.select(SigningKey))}
-    heads = {h.tree_size: h for h in db.session.scalars(sa.select(TreeHead))}
+    keys, heads = _keys_and_heads()
     workflows = dict(db.session.execute(sa.select(WorkflowInstance.id, WorkflowInstance.workflow)).all())
     attestations = {row[0]: row[1:] for row in db.session.connection().exec_driver_sql(_ATTESTATIONS_SQL)}
     # History rows are read in id order beside the log (a merge, not a join): rows the log has not reached yet wait

@@ -92,6 +92,15 @@ def test_a_deleted_entry_in_the_middle_is_named(logged, audit):
     assert code == 1 and "first problem at entry 4: the log jumps from entry 3 to entry 5: entries were deleted" in output
 
 
+def test_an_entry_moved_to_the_end_is_named_where_it_is_missing(logged, audit):
+    # As many entries as the log should hold (what the workers' count checks): only the gap tells.
+    with logged.app_context():
+        size = db.session.scalar(sa.select(sa.func.count()).select_from(LogEntry))
+    execute(logged, sa.update(LogEntry).where(LogEntry.index == 4).values(index=size))
+    code, output = audit(logged)
+    assert code == 1 and "first problem at entry 4: the log jumps from entry 3 to entry 5: entries were deleted" in output
+
+
 def test_deleted_last_entries_are_detected(logged, audit):
     with logged.app_context():
         last = db.session.scalar(sa.select(sa.func.max(LogEntry.index)))
