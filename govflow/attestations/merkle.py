@@ -211,6 +211,23 @@ def frontier_push(frontier: list[bytes], size: int, leaf: bytes) -> None:
     frontier.append(node)
 
 
+def frontiers(leaf_hashes: Sequence[bytes], sizes: Iterable[int]) -> dict[int, list[bytes]]:
+    """The frontiers of the trees of the first ``size`` leaf hashes, for each of ``sizes`` (at most the number of leaves)."""
+    # Hashing level by level (one comprehension per level) costs a third less than a frontier push per leaf, and the
+    # frontier of any prefix is then read off the levels: bit k of its size is the node (size >> k) - 1 of level k.
+    levels = [list(leaf_hashes)]
+    sha256 = hashlib.sha256
+    while len(levels[-1]) > 1:
+        pairs = iter(levels[-1])
+        levels.append([sha256(_NODE_PREFIX + left + right).digest() for left, right in zip(pairs, pairs, strict=False)])
+    out = {}
+    for size in sizes:
+        if not 0 <= size <= len(leaf_hashes):
+            raise ValueError(f"a frontier of {size} leaves asked of {len(leaf_hashes)} leaves")
+        out[size] = [levels[k][(size >> k) - 1] for k in reversed(range(size.bit_length())) if size >> k & 1]
+    return out
+
+
 def frontier_root(frontier: Sequence[bytes]) -> bytes:
     """The RFC 6962 root of the tree a frontier describes (the empty root for an empty tree)."""
     if not frontier:

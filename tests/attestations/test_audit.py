@@ -1,10 +1,18 @@
-"""govflow audit verify: recomputes the log from the database and names the first entry altered, deleted or reordered."""
+"""govflow audit verify: recomputes the log from the database and names the first entry altered, deleted or reordered.
+
+Each check runs twice: through the command (a small log: one sequential scan), and forced through the worker
+processes in spans of four entries, which must find the same problems and name them the same way.
+"""
 
 from __future__ import annotations
+
+import itertools
 
 import pytest
 import sqlalchemy as sa
 
+from govflow.attestations import audit as audit_module
+from govflow.attestations.audit import audit_log
 from govflow.attestations.models import Attestation, LogEntry, TreeHead
 from govflow.cli import cli
 from govflow.extensions import db
@@ -25,9 +33,20 @@ def logged(app, client, make_user, make_org, make_commitment):
     return app
 
 
-def audit(app):
-    result = app.test_cli_runner().invoke(cli, ["audit", "verify"])
-    return result.exit_code, result.output
+@pytest.fixture(params=["command", "workers"])
+def audit(request):
+    """Run the audit as ``govflow audit verify`` does, or through two worker processes in spans of four entries."""
+
+    def run(app):
+        if request.param == "command":
+            result = app.test_cli_runner().invoke(cli, ["audit", "verify"])
+            return result.exit_code, result.output
+        with app.app_context():
+            report = audit_log(parallel_from=0, span=4, processes=2)
+        return (0 if report.ok else 1), "".join(f"{line}\n" for line in report.lines())
+
+    run.mode = request.param
+    return run
 
 
 def entry_of_history(app, history_id):
@@ -41,13 +60,15 @@ def execute(app, statement):
         db.session.commit()
 
 
-def test_an_untouched_log_passes(logged):
+def test_an_untouched_log_passes(logged, audit):
     code, output = audit(logged)
     assert code == 0, output
     assert "audit: OK" in output and "1 signed tree heads checked" in output
+    # Through workers, a clean log is reported by the parallel pass itself (the sequential scan would say nothing of processes).
+    assert ("checked by 2 processes" in output) == (audit.mode == "workers")
 
 
-def test_an_altered_history_row_is_named(logged):
+def test_an_altered_history_row_is_named(logged, audit):
     with logged.app_context():
         row = db.session.scalars(sa.select(InstanceHistory).where(InstanceHistory.trigger == "declare").order_by(InstanceHistory.id)).all()[1]
     execute(logged, sa.update(InstanceHistory).where(InstanceHistory.id == row.id).values(comment="Ready!"))
@@ -57,7 +78,7 @@ def test_an_altered_history_row_is_named(logged):
     assert f"first problem at entry {index}: history row {row.id} no longer matches what the log recorded" in output
 
 
-def test_a_changed_state_in_history_is_named(logged):
+def test_a_changed_state_in_history_is_named(logged, audit):
     with logged.app_context():
         row_id = db.session.scalar(sa.select(sa.func.max(InstanceHistory.id)).where(InstanceHistory.trigger == "verify"))
     execute(logged, sa.update(InstanceHistory).where(InstanceHistory.id == row_id).values(to_state="renewed"))
@@ -65,13 +86,22 @@ def test_a_changed_state_in_history_is_named(logged):
     assert code == 1 and f"history row {row_id} no longer matches" in output
 
 
-def test_a_deleted_entry_in_the_middle_is_named(logged):
+def test_a_deleted_entry_in_the_middle_is_named(logged, audit):
     execute(logged, sa.delete(LogEntry).where(LogEntry.index == 4))
     code, output = audit(logged)
     assert code == 1 and "first problem at entry 4: the log jumps from entry 3 to entry 5: entries were deleted" in output
 
 
-def test_deleted_last_entries_are_detected(logged):
+def test_an_entry_moved_to_the_end_is_named_where_it_is_missing(logged, audit):
+    # As many entries as the log should hold (what the workers' count checks): only the gap tells.
+    with logged.app_context():
+        size = db.session.scalar(sa.select(sa.func.count()).select_from(LogEntry))
+    execute(logged, sa.update(LogEntry).where(LogEntry.index == 4).values(index=size))
+    code, output = audit(logged)
+    assert code == 1 and "first problem at entry 4: the log jumps from entry 3 to entry 5: entries were deleted" in output
+
+
+def test_deleted_last_entries_are_detected(logged, audit):
     with logged.app_context():
         last = db.session.scalar(sa.select(sa.func.max(LogEntry.index)))
     execute(logged, sa.delete(LogEntry).where(LogEntry.index == last))
@@ -79,13 +109,13 @@ def test_deleted_last_entries_are_detected(logged):
     assert code == 1 and "deleted" in output
 
 
-def test_an_altered_leaf_is_named(logged):
+def test_an_altered_leaf_is_named(logged, audit):
     execute(logged, sa.update(LogEntry).where(LogEntry.index == 2).values(leaf_input=b'{"type":"forged"}'))
     code, output = audit(logged)
     assert code == 1 and "first problem at entry 2: its leaf hash does not match its content" in output
 
 
-def test_an_altered_credential_is_named(logged):
+def test_an_altered_credential_is_named(logged, audit):
     with logged.app_context():
         attestation = db.session.scalars(sa.select(Attestation).order_by(Attestation.id)).first()
         index = db.session.scalar(sa.select(LogEntry.index).where(LogEntry.attestation_id == attestation.id, LogEntry.kind == "attestation"))
@@ -96,9 +126,11 @@ def test_an_altered_credential_is_named(logged):
     assert code == 1 and f"first problem at entry {index}: attestation urn:uuid:{attestation.uid} no longer matches" in output
 
 
-def test_two_entries_swapped_consistently_are_reported_as_reordered(logged):
-    with logged.app_context():
-        a, b = db.session.scalars(sa.select(LogEntry).where(LogEntry.kind == "transition").order_by(LogEntry.index).limit(2)).all()
+def swap_two_transitions(app, after: int = 0) -> tuple[int, int, int]:
+    """Swap the first two adjacent transition entries from index ``after`` on, each keeping its leaf; return both history ids and the later index."""
+    with app.app_context():
+        entries = db.session.scalars(sa.select(LogEntry).where(LogEntry.index >= after).order_by(LogEntry.index)).all()
+        a, b = next((a, b) for a, b in itertools.pairwise(entries) if a.kind == b.kind == "transition")
         rows = [
             {
                 "index": e.index,
@@ -116,7 +148,11 @@ def test_two_entries_swapped_consistently_are_reported_as_reordered(logged):
         rows[0]["index"], rows[1]["index"] = rows[1]["index"], rows[0]["index"]
         db.session.execute(sa.insert(LogEntry), rows)
         db.session.commit()
-        later = max(rows[0]["index"], rows[1]["index"])
+        return first_history, second_history, b.index
+
+
+def test_two_entries_swapped_consistently_are_reported_as_reordered(logged, audit):
+    first_history, second_history, later = swap_two_transitions(logged)
     code, output = audit(logged)
     assert code == 1
     assert f"first problem at entry {later}: history row {second_history} comes after row {first_history}" not in output
@@ -124,7 +160,24 @@ def test_two_entries_swapped_consistently_are_reported_as_reordered(logged):
     assert "signed tree head of size" in output
 
 
-def test_a_history_row_inserted_behind_the_logs_back_is_named(logged):
+def test_entries_swapped_after_the_last_tree_head_are_reported_as_reordered(logged, audit, make_user, make_org, make_commitment):
+    # No tree head covers these entries: only the order of history ids tells.
+    with logged.app_context():
+        signed = db.session.scalar(sa.select(sa.func.max(TreeHead.tree_size)))
+    officer = make_user()
+    make_commitment(officer, make_org([(officer, "officer")]), steps=[("declare", None, {}), ("add_evidence", None, EVIDENCE)])
+    first_history, second_history, later = swap_two_transitions(logged, after=signed)
+    code, output = audit(logged)
+    assert code == 1
+    assert f"first problem at entry {later}: history row {first_history} comes after row {second_history} in the log: rows were reordered" in output
+    assert "tree head of size" not in output
+    # Workers in spans of 4 see the two entries in two spans; in spans of 16, in one: either must tell.
+    with logged.app_context():
+        lines = audit_log(parallel_from=0, span=16, processes=2).lines()
+    assert lines[1].startswith(f"audit: FAILED, first problem at entry {later}: history row {first_history} comes after row {second_history} in the log")
+
+
+def test_a_history_row_inserted_behind_the_logs_back_is_named(logged, audit):
     with logged.app_context():
         model = db.session.scalars(sa.select(InstanceHistory).order_by(InstanceHistory.id)).first()
         row = InstanceHistory(
@@ -145,10 +198,60 @@ def test_a_history_row_inserted_behind_the_logs_back_is_named(logged):
     assert code == 1 and f"history row {row_id} is not in the log" in output
 
 
-def test_a_forged_tree_head_signature_is_named(logged):
+def test_a_forged_tree_head_signature_is_named(logged, audit):
     with logged.app_context():
         head = db.session.scalars(sa.select(TreeHead)).one()
         forged = head.signature[:-6] + ("AAAAAA" if not head.signature.endswith("AAAAAA") else "BBBBBB")
     execute(logged, sa.update(TreeHead).where(TreeHead.tree_size == head.tree_size).values(signature=forged))
     code, output = audit(logged)
     assert code == 1 and f"the signature of the tree head of size {head.tree_size} does not hold" in output
+
+
+def test_a_tree_head_that_no_longer_matches_the_log_is_named(logged, audit):
+    with logged.app_context():
+        head = db.session.scalars(sa.select(TreeHead)).one()
+    execute(logged, sa.update(TreeHead).where(TreeHead.tree_size == head.tree_size).values(root_hash=bytes(32)))
+    code, output = audit(logged)
+    assert code == 1
+    assert f"first problem at entry {head.tree_size - 1}: the signed tree head of size {head.tree_size} does not match the log" in output
+
+
+def test_an_altered_revocation_is_named(logged, audit, client, make_user, make_org, make_commitment):
+    officer = make_user()
+    org = make_org([(officer, "officer")])
+    make_commitment(officer, org, steps=[("declare", None, {}), ("withdraw", None, {"reason": "The product was discontinued."})])
+    assert client.get("/log/v1/get-sth").status_code == 200
+    with logged.app_context():
+        index, attestation_id = db.session.execute(sa.select(LogEntry.index, LogEntry.attestation_id).where(LogEntry.kind == "revocation")).one()
+        uid = db.session.get(Attestation, attestation_id).uid
+    code, output = audit(logged)
+    assert code == 0 and ("checked by 2 processes" in output) == (audit.mode == "workers"), output
+    execute(logged, sa.update(Attestation).where(Attestation.id == attestation_id).values(revocation_reason="Never mind."))
+    code, output = audit(logged)
+    assert code == 1 and f"first problem at entry {index}: the revocation of attestation urn:uuid:{uid} was altered or undone" in output
+
+
+@pytest.mark.parametrize("span", [1, 2, 4, 8, 16, 1024])
+def test_workers_check_tree_heads_inside_spans_and_at_their_ends(logged, client, make_user, make_org, make_commitment, span):
+    officer = make_user()
+    make_commitment(officer, make_org([(officer, "officer")]), steps=[("declare", None, {})])
+    assert client.get("/log/v1/get-sth").status_code == 200
+    with logged.app_context():
+        sizes = sorted(db.session.scalars(sa.select(TreeHead.tree_size)))
+        report = audit_log(parallel_from=0, span=span, processes=2)
+    assert len(sizes) == 2 and report.ok, report.lines()
+    assert (report.entries, report.tree_heads) == (sizes[-1], 2)
+    # One span is no work to share: the sequential scan runs.
+    assert report.processes == (2 if sizes[-1] > span else 1)
+
+
+def test_workers_are_not_started_when_they_cannot_help(logged):
+    with logged.app_context():
+        assert audit_log(parallel_from=0, span=4, processes=1).processes == 1
+        assert audit_log(span=4, processes=2).processes == 1  # a small log
+        with pytest.raises(ValueError, match="power of two"):
+            audit_log(span=6)
+    assert audit_module._shareable(sa.make_url("sqlite:////var/lib/govflow/govflow.sqlite3"))
+    assert audit_module._shareable(sa.make_url("postgresql+psycopg://govflow@db/govflow"))
+    for url in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:audit?mode=memory&cache=shared&uri=true"):
+        assert not audit_module._shareable(sa.make_url(url)), url

@@ -13,6 +13,8 @@ from govflow.attestations.merkle import (
     EMPTY_ROOT,
     ProofError,
     consistency_proof,
+    frontier_append,
+    frontiers,
     inclusion_proof,
     leaf_hash,
     node_hash,
@@ -164,3 +166,15 @@ def test_proof_errors_say_what_is_wrong() -> None:
         verify_inclusion(2, 5, leaves[3], proof, root)
     with pytest.raises(ProofError, match="larger than the new tree size"):
         verify_consistency(5, 4, [], root, root)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 7, 8, 9, 33, 64])
+def test_frontiers_of_every_prefix_match_appending_one_leaf_at_a_time(size: int) -> None:
+    leaves = _leaves(size)
+    expected, frontier = {0: []}, []
+    for count, leaf in enumerate(leaves):
+        frontier = frontier_append(frontier, count, leaf)
+        expected[count + 1] = frontier
+    assert frontiers(leaves, range(size + 1)) == expected
+    with pytest.raises(ValueError, match="asked of"):
+        frontiers(leaves, [size + 1])
