@@ -139,6 +139,19 @@ class Commitment(db.Model):
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
 
 
+class StoredFile:
+    """Columns of a file row: the content-checked file stored under its SHA-256 (``charters.services.store_file``),
+    who added it and when; such rows are never deleted."""
+
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column()
+    mime: Mapped[str] = mapped_column(sa.String(100))
+    original_name: Mapped[str] = mapped_column(sa.String(200))
+    storage_name: Mapped[str] = mapped_column(sa.String(200))
+    added_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Evidence(db.Model):
     """Evidence backing a commitment: a stored file (content-checked, SHA-256) or a web address. Never deleted."""
 

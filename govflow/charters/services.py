@@ -384,22 +384,24 @@ def evidence_root() -> Path:
     return Path(current_app.config.get("GOVFLOW_EVIDENCE_DIR") or Path(current_app.instance_path) / "evidence")
 
 
+def store_file(actor: Any, data: bytes, checked: CheckedUpload, now: datetime | None = None) -> dict[str, Any]:
+    """Store a content-checked upload under its content address; return the columns of a file row (``StoredFile``)."""
+    path = store(evidence_root(), data, checked)
+    return {
+        "sha256": checked.sha256,
+        "size": checked.size,
+        "mime": checked.mime,
+        "original_name": checked.original_name,
+        "storage_name": str(path.relative_to(evidence_root())),
+        "added_by_id": actor.id,
+        "added_at": now or utcnow(),
+    }
+
+
 def attach_evidence_file(actor: Any, commitment: Commitment, data: bytes, checked: CheckedUpload, description: str | None = None) -> Evidence:
     """Store a content-checked file and attach it to ``commitment``."""
     _check_evidence_allowed(actor, commitment)
-    path = store(evidence_root(), data, checked)
-    evidence = Evidence(
-        commitment=commitment,
-        kind="file",
-        sha256=checked.sha256,
-        size=checked.size,
-        mime=checked.mime,
-        original_name=checked.original_name,
-        storage_name=str(path.relative_to(evidence_root())),
-        description=(description or "").strip()[:500] or None,
-        added_by_id=actor.id,
-        added_at=utcnow(),
-    )
+    evidence = Evidence(commitment=commitment, kind="file", description=(description or "").strip()[:500] or None, **store_file(actor, data, checked))
     db.session.add(evidence)
     db.session.flush()
     return evidence

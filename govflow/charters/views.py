@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,6 +11,7 @@ from flask_login import current_user
 from ..access import public, roles_required, signed_in
 from ..accounts.models import User
 from ..accounts.services import find_user
+from ..actions import refusal, run_form
 from ..engine import EngineError, NotPermitted, utcnow
 from ..extensions import db
 from ..i18n import tr
@@ -32,33 +35,8 @@ from .uploads import UploadRefused, inspect_upload, read_limited
 bp = Blueprint("charters", __name__)
 
 
-def _refusal(exc: Exception) -> tuple[str, int]:
-    """The message and status of a refused action."""
-    if isinstance(exc, EngineError):
-        return exc.message, exc.status
-    return str(exc), getattr(exc, "status", 422)
-
-
 REFUSALS = (services.CharterError, NotPermitted, EngineError, ValueError)
-
-
-def _run_form(form, action, success, target):
-    """Validate ``form``, run ``action``, commit and redirect; a refusal is rolled back and flashed.
-
-    Returns (response or None, status): the caller renders its page again with the status when no response.
-    """
-    if not form.validate_on_submit():
-        return None, 422 if form.is_submitted() else 200
-    try:
-        result = action()
-    except REFUSALS as exc:
-        db.session.rollback()
-        message, status = _refusal(exc)
-        flash(message, "error")
-        return None, status
-    db.session.commit()
-    flash(success(result) if callable(success) else success, "success")
-    return redirect(target(result)), 302
+_run_form = partial(run_form, refusals=REFUSALS)
 
 
 def can_view_organisation(user, organisation: Organisation) -> bool:
@@ -280,7 +258,7 @@ def change_member(organisation_id: int, user_id: int):
             services.change_member_role(current_user, org, user_id, None if form.role.data == "remove" else form.role.data)
         except (services.CharterError, NotPermitted) as exc:
             db.session.rollback()
-            flash(_refusal(exc)[0], "error")
+            flash(refusal(exc)[0], "error")
         else:
             db.session.commit()
             flash(_("Saved."), "success")
@@ -337,7 +315,7 @@ def move(signature_id: int):
         services.move_signature(current_user, signature, latest)
     except (services.CharterError, EngineError) as exc:
         db.session.rollback()
-        message, status = _refusal(exc)
+        message, status = refusal(exc)
         return render_template("errors/error.html", status=status, message=message), status
     db.session.commit()
     flash(_("Moved to version %(v)s: review the carried-over commitments, then declare them.", v=latest.version), "success")
@@ -437,7 +415,7 @@ def add_evidence(commitment_id: int):
             raise services.CharterError(_("Choose a file or give a web address."))
     except (UploadRefused, services.CharterError, NotPermitted) as exc:
         db.session.rollback()
-        message, status = _refusal(exc)
+        message, status = refusal(exc)
         flash(_("Evidence refused: %(why)s", why=message), "error")
         return render_template("errors/error.html", status=status, message=_("Evidence refused: %(why)s", why=message)), status
     db.session.commit()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, stream_with_context
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 from ..access import public
+from ..actions import csv_download
 from ..charters.catalog import get_catalog
 from ..charters.models import OrganisationKind
 from ..engine import utcnow
@@ -65,24 +63,8 @@ def _base_url() -> str:
 @public
 def download_csv():
     """The register as CSV (UTF-8, one row per public commitment; columns in docs/register.md)."""
-    filters = _filters()
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows(filters, _base_url()):
-            writer.writerow(row)
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
     stamp = utcnow().strftime("%Y%m%d")
-    return Response(
-        stream_with_context(generate()), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="govflow-register-{stamp}.csv"'}
-    )
+    return csv_download(rows(_filters(), _base_url()), COLUMNS, f"govflow-register-{stamp}.csv")
 
 
 @bp.get("/register.json")

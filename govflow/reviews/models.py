@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..charters.models import Organisation
+from ..charters.models import Organisation, StoredFile
 from ..engine import utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
@@ -111,7 +111,7 @@ class DossierVersion(db.Model):
     __table_args__ = (sa.UniqueConstraint("referral_id", "number", name="uq_dossier_versions_number"),)
 
 
-class DossierAttachment(db.Model):
+class DossierAttachment(StoredFile, db.Model):
     """A file attached to a dossier version (content-checked, stored by SHA-256); never deleted."""
 
     __tablename__ = "dossier_attachments"
@@ -119,13 +119,6 @@ class DossierAttachment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
     version_number: Mapped[int] = mapped_column()
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    size: Mapped[int] = mapped_column()
-    mime: Mapped[str] = mapped_column(sa.String(100))
-    original_name: Mapped[str] = mapped_column(sa.String(200))
-    storage_name: Mapped[str] = mapped_column(sa.String(200))
-    added_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Recusal(db.Model):

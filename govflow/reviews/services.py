@@ -297,25 +297,13 @@ def update_dossier(actor: Any, referral: Referral, fields: dict, partners: list[
 
 def attach_file(actor: Any, referral: Referral, data: bytes, checked: Any) -> DossierAttachment:
     """Attach a content-checked file to the current dossier version (draft, or after changes were requested)."""
-    from ..charters.services import evidence_root, is_member
-    from ..charters.uploads import store
+    from ..charters.services import is_member, store_file
 
     if not is_member(actor, referral.organisation_id):
         raise NotPermitted(_("Only members of the organisation can add files to its dossier."))
     if referral.instance.status not in ("draft", "changes_requested"):
         raise ReviewError(_("Files can be added in draft or when the committee asked for changes."))
-    path = store(evidence_root(), data, checked)
-    attachment = DossierAttachment(
-        referral_id=referral.id,
-        version_number=latest_dossier(referral).number,
-        sha256=checked.sha256,
-        size=checked.size,
-        mime=checked.mime,
-        original_name=checked.original_name,
-        storage_name=str(path.relative_to(evidence_root())),
-        added_by_id=actor.id,
-        added_at=utcnow(),
-    )
+    attachment = DossierAttachment(referral_id=referral.id, version_number=latest_dossier(referral).number, **store_file(actor, data, checked))
     db.session.add(attachment)
     db.session.flush()
     return attachment

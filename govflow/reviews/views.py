@@ -11,6 +11,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..access import public, roles_required, signed_in
+from ..actions import act
 from ..charters.catalog import get_catalog
 from ..charters.services import user_organisations
 from ..engine import EngineError, NotPermitted
@@ -46,15 +47,7 @@ def _back(referral: Referral):
 
 def _act(referral: Referral, action, success: str):
     """Run a member's action on a referral, commit, and go back to its page; a refusal changes nothing and says why."""
-    try:
-        action()
-    except REFUSALS as exc:
-        db.session.rollback()
-        status = _refused(exc)
-        return render_template("errors/error.html", status=status, message=str(getattr(exc, "message", exc))), status
-    db.session.commit()
-    flash(success, "success")
-    return _back(referral)
+    return act(action, success, url_for("instances.show", instance_id=referral.instance_id), REFUSALS)
 
 
 @bp.route("/interests", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..charters.models import Organisation
+from ..charters.models import Organisation, StoredFile
 from ..engine import utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
@@ -183,7 +183,7 @@ class Milestone(db.Model):
     )
 
 
-class MilestoneFile(db.Model):
+class MilestoneFile(StoredFile, db.Model):
     """A file of a milestone (content-checked, stored by SHA-256), seen only by the laureate's team, the programme's
     managers and its evaluators who are not excluded; never deleted."""
 
@@ -192,13 +192,6 @@ class MilestoneFile(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     milestone_id: Mapped[int] = mapped_column(sa.ForeignKey("milestones.id"), index=True)
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), index=True)
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    size: Mapped[int] = mapped_column()
-    mime: Mapped[str] = mapped_column(sa.String(100))
-    original_name: Mapped[str] = mapped_column(sa.String(200))
-    storage_name: Mapped[str] = mapped_column(sa.String(200))
-    added_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     added_by: Mapped[User] = relationship(lazy="joined")
 

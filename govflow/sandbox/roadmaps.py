@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from ..charters.services import evidence_root, is_member
-from ..charters.uploads import CheckedUpload, store
+from ..charters.services import is_member, store_file
+from ..charters.uploads import CheckedUpload
 from ..engine import NotPermitted, utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
@@ -181,18 +181,7 @@ def attach_milestone_file(actor: Any, milestone: Milestone, data: bytes, checked
         raise NotPermitted(_("Only the laureate's team and the programme's managers can add files to this milestone."))
     if milestone.instance.status not in FILE_STATES:
         raise SandboxConflict(_("Files are added before the milestone is submitted: once submitted, what was submitted stays as it is."))
-    path = store(evidence_root(), data, checked)
-    row = MilestoneFile(
-        milestone_id=milestone.id,
-        application_id=application.id,
-        sha256=checked.sha256,
-        size=checked.size,
-        mime=checked.mime,
-        original_name=checked.original_name,
-        storage_name=str(path.relative_to(evidence_root())),
-        added_by_id=actor.id,
-        added_at=now or utcnow(),
-    )
+    row = MilestoneFile(milestone_id=milestone.id, application_id=application.id, **store_file(actor, data, checked, now))
     db.session.add(row)
     db.session.flush()
     return row

@@ -3,11 +3,9 @@ the cohort dashboard with its CSV export, and the synthesis."""
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, stream_with_context, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..access import public, roles_required, signed_in
 from ..accounts.services import find_user
+from ..actions import act, csv_download, refusal, run_form
 from ..charters.models import Organisation
 from ..charters.services import evidence_root, members, user_organisations
 from ..charters.uploads import UploadRefused, inspect_upload, read_limited
@@ -22,6 +21,7 @@ from ..engine import EngineError, NotPermitted, utcnow
 from ..extensions import db
 from ..i18n import tr
 from ..instances.services import get_engine
+from ..web import error_page
 from . import cohort, roadmaps, services
 from .forms import (
     AnswerForm,
@@ -44,44 +44,15 @@ bp = Blueprint("sandbox", __name__)
 REFUSALS = (services.SandboxError, NotPermitted, EngineError, ValueError)
 
 
-def _refusal(exc: Exception) -> tuple[str, int]:
-    if isinstance(exc, EngineError):
-        return exc.message, exc.status
-    return str(exc), getattr(exc, "status", 422)
+_act = functools.partial(act, refusals=REFUSALS)
+_save = functools.partial(run_form, refusals=REFUSALS)
 
 
 def _refused_page(exc: Exception):
-    """The error page of a refused action (the transaction was rolled back: nothing changed)."""
+    """The error page of a refused action (the transaction is rolled back: nothing changed)."""
     db.session.rollback()
-    message, status = _refusal(exc)
-    return render_template("errors/error.html", status=status, message=message), status
-
-
-def _act(action, success: str, target: str):
-    """Run an action, commit and go to ``target``; a refusal changes nothing and says why."""
-    try:
-        action()
-    except REFUSALS as exc:
-        return _refused_page(exc)
-    db.session.commit()
-    flash(success, "success")
-    return redirect(target), 303
-
-
-def _save(form, action, success, target):
-    """Validate ``form``, run ``action``, commit and redirect; otherwise (None, status) for the caller to render again."""
-    if not form.validate_on_submit():
-        return None, 422 if form.is_submitted() else 200
-    try:
-        result = action()
-    except REFUSALS as exc:
-        db.session.rollback()
-        message, status = _refusal(exc)
-        flash(message, "error")
-        return None, status
-    db.session.commit()
-    flash(success, "success")
-    return redirect(target(result), code=303), 303
+    message, status = refusal(exc)
+    return error_page(status, message)
 
 
 def _get(model, ident: int):
@@ -640,21 +611,9 @@ def milestones_csv(programme_id: int):
     """
     item = _managed(programme_id)
     today = utcnow().date()
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=cohort.MILESTONE_COLUMNS)
-        writer.writeheader()
-        for row in cohort.milestone_rows(item, today):
-            writer.writerow(row)
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    name = f"govflow-milestones-{item.edition}-{item.id}-{today.strftime('%Y%m%d')}.csv"
-    return Response(stream_with_context(generate()), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return csv_download(
+        cohort.milestone_rows(item, today), cohort.MILESTONE_COLUMNS, f"govflow-milestones-{item.edition}-{item.id}-{today.strftime('%Y%m%d')}.csv"
+    )
 
 
 @bp.route("/programmes/<int:programme_id>/synthesis", methods=["GET", "POST"])

@@ -466,7 +466,7 @@ def test_the_synthesis_is_published_once_moving_completed_laureates_and_showing_
     login(client, "manager@test.example")
     text = "What we learnt: anonymise before training, and tell people plainly what the model does."
     response = client.post(f"/programmes/{ids.programme}/synthesis", data={"text_en": text, "text_fr": text + " (fr)", "milestones": [str(milestone_id)]})
-    assert response.status_code == 303
+    assert response.status_code == 302 and response.headers["Location"] == f"/programmes/{ids.programme}"
     assert status_of(app, application_id) == "synthesis_published"
     with app.app_context():
         programme = db.session.get(Programme, ids.programme)
