@@ -8,7 +8,9 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Response, flash, redirect, stream_with_context
+from flask_babel import gettext as _
 
 from .engine import EngineError
 from .extensions import db
@@ -22,6 +24,13 @@ def refusal(exc: Exception) -> tuple[str, int]:
     return str(exc), getattr(exc, "status", 422)
 
 
+CONCURRENT = sa.exc.IntegrityError  # the database refused a duplicate another request wrote an instant before
+
+
+def _concurrent_change() -> str:
+    return _("Someone made the same change at the same time. Nothing was overwritten: reload the page to see it.")
+
+
 def act(action: Callable[[], Any], success: str, target: str, refusals: tuple[type[Exception], ...]):
     """Run ``action``, commit, flash ``success`` and go to ``target``; a refusal changes nothing and says why."""
     try:
@@ -30,6 +39,9 @@ def act(action: Callable[[], Any], success: str, target: str, refusals: tuple[ty
         db.session.rollback()
         message, status = refusal(exc)
         return error_page(status, message)
+    except CONCURRENT:
+        db.session.rollback()
+        return error_page(409, _concurrent_change())
     db.session.commit()
     flash(success, "success")
     return redirect(target, code=303)
@@ -50,6 +62,10 @@ def run_form(form, action: Callable[[], Any], success, target: Callable[[Any], s
         message, status = refusal(exc)
         flash(message, "error")
         return None, status
+    except CONCURRENT:
+        db.session.rollback()
+        flash(_concurrent_change(), "error")
+        return None, 409
     db.session.commit()
     flash(success(result) if callable(success) else success, "success")
     return redirect(target(result)), 302

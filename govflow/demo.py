@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .accounts.services import create_user, find_user
 from .attestations.keys import init_keys
@@ -439,6 +440,14 @@ def _ensure_sandbox() -> int:
 
     if db.session.scalar(sa.select(Programme.id).where(Programme.edition == 2023)) is not None:
         return 0
+    from .attestations.keys import current_record
+
+    key = current_record("attestation")
+    if key is None or key.valid_from > _at(REPLAY_STARTS):
+        # The replay's credentials would be dated before their key's service began and never verify (a database that
+        # logged acts before this demo existed keeps its key history): no replay rather than unverifiable attestations.
+        current_app.logger.warning("demo: the 2023 sandbox edition is not replayed: the signing key's service starts after 2023-06-01")
+        return 0
     manager = find_user(MANAGER)
     evaluators = [manager, find_user("gaelle.pons@comite.example"), find_user("fabrice.nalet@comite.example")]
     programme = sandbox.create_programme(manager, now=_at(date(2023, 6, 20), 9), **EDITION_2023)
@@ -493,10 +502,21 @@ def _ensure_sandbox() -> int:
         if answer:
             roadmaps.answer_question(manager, row, answer, now=_at(date(2024, 2, 27)))
     roadmaps.flag_overdue_milestones(utcnow())
+    return 1
+
+
+def _ensure_open_call() -> int:
+    """A second programme whose call is open today, to try applying (not a replay: dated now)."""
+    from .sandbox import services as sandbox
+    from .sandbox.models import Programme
+
+    if db.session.scalar(sa.select(Programme.id).where(Programme.edition == EDITION_2026["edition"])) is not None:
+        return 0
+    manager = find_user(MANAGER)
     today = utcnow().date()
-    upcoming = sandbox.create_programme(manager, **{**EDITION_2026, "call_opens_on": today - timedelta(days=14), "call_closes_on": today + timedelta(days=60)})
-    for evaluator in evaluators[:2]:
-        sandbox.assign_evaluator(manager, upcoming, evaluator)
+    programme = sandbox.create_programme(manager, **{**EDITION_2026, "call_opens_on": today - timedelta(days=14), "call_closes_on": today + timedelta(days=60)})
+    for email in (MANAGER, "gaelle.pons@comite.example"):
+        sandbox.assign_evaluator(manager, programme, find_user(email))
     return 1
 
 
@@ -519,6 +539,7 @@ def load_demo() -> int:
             created += 1
     created += _ensure_laureate_teams()
     created += _ensure_sandbox()
+    created += _ensure_open_call()
     for org_name, slug, months_ago, pillars, reason in SIGNATURES:
         org = orgs[org_name]
         exists = db.session.scalar(sa.select(Signature.id).where(Signature.organisation_id == org.id, Signature.charter == slug))

@@ -35,6 +35,8 @@ class Subject:
     can_view: Callable[[Any, Any], bool]
     claims: Callable[[Any], dict] | None = None  # what an attestation says about the subject (public facts only)
     is_public: Callable[[Any], bool] | None = None  # whether anyone may see the subject's attestations
+    # Confidential subjects are seen only by those ``can_view`` admits: administrators get no pass (a laureate's roadmap).
+    confidential: bool = False
 
 
 @dataclass

@@ -192,12 +192,15 @@ def available_transitions(user: Any, instance: WorkflowInstance) -> list[Transit
 
 
 def can_view_instance(user: Any, instance: WorkflowInstance) -> bool:
-    """Admins, users holding a role the definition uses, and users the subject's rules admit may view."""
+    """Admins, users holding a role the definition uses, and users the subject's rules admit may view; a confidential
+    subject only the last."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
+    subject = get_registry().subjects.get(instance.subject_kind)
+    if subject is not None and subject.confidential:
+        return subject.can_view(user, instance)
     if user.has_role("admin"):
         return True
-    subject = get_registry().subjects.get(instance.subject_kind)
     if subject is not None and subject.can_view(user, instance):
         return True
     definition = get_engine().definition_of(instance)

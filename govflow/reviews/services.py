@@ -147,7 +147,29 @@ def interest_checker(user_id: int) -> Callable[[list[str]], str | None]:
     The independence rule shared by committee review and sandbox evaluation: any declared link to the organisation
     concerned or to a partner named in its file is a conflict.
     """
-    declaration = current_declaration(user_id)
+    return _checker(current_declaration(user_id))
+
+
+def interest_checkers(user_ids: list[int]) -> dict[int, Callable[[list[str]], str | None]]:
+    """``interest_checker`` for each of ``user_ids``, their current declarations read in one query."""
+    latest = (
+        sa.select(InterestDeclaration.user_id, sa.func.max(InterestDeclaration.version).label("version"))
+        .where(InterestDeclaration.user_id.in_(user_ids))
+        .group_by(InterestDeclaration.user_id)
+        .subquery()
+    )
+    declarations = {
+        d.user_id: d
+        for d in db.session.scalars(
+            sa.select(InterestDeclaration).join(
+                latest, sa.and_(InterestDeclaration.user_id == latest.c.user_id, InterestDeclaration.version == latest.c.version)
+            )
+        )
+    }
+    return {user_id: _checker(declarations.get(user_id)) for user_id in user_ids}
+
+
+def _checker(declaration: InterestDeclaration | None) -> Callable[[list[str]], str | None]:
     interests = [(_norm(item["organisation"]), item["relation"]) for item in (declaration.interests if declaration else [])]
 
     def check(organisations: list[str]) -> str | None:

@@ -76,7 +76,9 @@ def register(registry: WorkflowRegistry) -> None:
     def cohort_has_room(context):
         # Two managers selecting two applications at once must not both take the last place: the programme's row is
         # locked (PostgreSQL) so the second selection counts after the first one committed.
-        programme = services.lock_programme(application_of(context.instance).programme_id)
+        programme = application_of(context.instance).programme
+        if context.now is not None:  # a step being taken, not a page asking which buttons to show
+            programme = services.lock_programme(programme.id)
         if services.laureate_count(programme.id) < programme.cohort_size:
             return None
         return ngettext(
@@ -124,6 +126,8 @@ def register(registry: WorkflowRegistry) -> None:
             elif row.to_state == "selected":
                 application.selected_at = row.at
                 roadmaps.create_axes(application, row.at)
+            elif row.to_state == "withdrawn":
+                roadmaps.cancel_open_milestones(application, event.inputs.get("reason", "") if event is not None else "", row.at)
         elif instance.subject_kind == "milestone" and row.to_state == "accepted":
             milestone = services.milestone_for_instance(instance.id)
             milestone.accepted_at = row.at
@@ -143,7 +147,7 @@ def register(registry: WorkflowRegistry) -> None:
         application = application_of(instance)
         claims = organisation_claims(application)
         sheets = services.counted_sheets([application.id])[application.id]
-        if instance.status in ("selected", "audition_held"):
+        if instance.status == "selected":
             # No floats in credentials (verifiers in other languages could serialise them differently): a decimal string.
             score = services.ranking_of(application.programme, [application.id])[application.id].score
             claims["evaluation"] = {"sheets": len(sheets), "weightedScore": f"{score:.1f}/100" if score is not None else None}
@@ -182,7 +186,11 @@ def register(registry: WorkflowRegistry) -> None:
         programme = milestone.application.programme if milestone is not None else None
         return programme is not None and programme.synthesis_published_at is not None and milestone.id in (programme.synthesis_milestones or [])
 
-    registry.subject(Subject("application", "sandbox/_application_panel.html", load_application, can_view, application_claims, application_public))
-    registry.subject(Subject("milestone", "sandbox/_milestone_panel.html", load_milestone, can_view, milestone_claims, milestone_public))
+    # A laureate's application and roadmap are confidential: its team, the programme's managers and its evaluators who
+    # are not excluded see them; nobody else, administrators included.
+    registry.subject(
+        Subject("application", "sandbox/_application_panel.html", load_application, can_view, application_claims, application_public, confidential=True)
+    )
+    registry.subject(Subject("milestone", "sandbox/_milestone_panel.html", load_milestone, can_view, milestone_claims, milestone_public, confidential=True))
     registry.inbox_section("sandbox/_inbox.html", services.inbox)
     registry.on_tick(lambda now: roadmaps.flag_overdue_milestones(now or utcnow()))

@@ -104,7 +104,7 @@ class SynthesisForm(FlaskForm):
 
     text_en = TextAreaField(_l("Synthesis (English)"), validators=[DataRequired(), Length(min=40, max=20000)])
     text_fr = TextAreaField(_l("Synthesis (French)"), validators=[DataRequired(), Length(min=40, max=20000)])
-    milestones = SelectMultipleField(_l("Accepted deliverables to include"), coerce=int, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    milestones = SelectMultipleField(_l("Accepted milestones to include"), coerce=int, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
 def score_form(grid: list[dict], formdata=None, sheet=None) -> FlaskForm:

@@ -25,6 +25,7 @@ from .services import (
     SandboxConflict,
     SandboxError,
     bilingual,
+    can_see_files,
     evaluators,
     is_team,
     managers,
@@ -104,9 +105,8 @@ def add_milestone(
         raise SandboxError(_("Choose a workshop, a deliverable or a meeting."))
     title = required_text(title, _("The milestone's title"), 300)
     _check_dates(starts_on, due_on)
-    programme_side = {m.user_id for m in managers(application.programme)} | {e.user_id for e in evaluators(application.programme)}
-    if manager_owner_id not in programme_side:
-        raise SandboxError(_("The programme's owner must be one of its managers or evaluators."))
+    if manager_owner_id not in {u.id for u in programme_owners(application)}:
+        raise SandboxError(_("The programme's owner must be one of its managers or evaluators who may see this laureate's roadmap."))
     from ..accounts.models import User
 
     owner = db.session.get(User, team_owner_id) if team_owner_id else None
@@ -131,6 +131,14 @@ def add_milestone(
     return milestone
 
 
+def programme_owners(application: Application) -> list[Any]:
+    """Who may own a milestone for the programme: its managers and evaluators who may see the laureate's roadmap and
+    do not belong to the laureate's organisation (an excluded evaluator never owns one)."""
+    people = {m.user_id: m.user for m in managers(application.programme)}
+    people.update({e.user_id: e.user for e in evaluators(application.programme)})
+    return sorted((u for u in people.values() if can_see_files(u, application) and not is_team(u, application)), key=lambda u: u.name)
+
+
 def _check_dates(starts_on: date, due_on: date) -> None:
     if not isinstance(starts_on, date) or not isinstance(due_on, date):
         raise SandboxError(_("Give the milestone's start and due dates."))
@@ -149,6 +157,23 @@ def reschedule_milestone(actor: Any, milestone: Milestone, starts_on: date, due_
         milestone.overdue_at = None
     db.session.flush()
     return milestone
+
+
+def cancel_open_milestones(application: Application, reason: str, now: datetime) -> int:
+    """Cancel, as govflow itself, the open milestones of a laureate who withdrew (each recorded in its history)."""
+    from ..engine import SYSTEM
+    from ..instances.services import fire_transition
+
+    open_ones = db.session.scalars(
+        sa.select(Milestone)
+        .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
+        .where(Milestone.application_id == application.id, WorkflowInstance.status.in_(OPEN_MILESTONE_STATES))
+        .order_by(Milestone.id)
+    ).all()
+    text = _("The laureate withdrew from the programme: %(reason)s", reason=reason) if reason else _("The laureate withdrew from the programme.")
+    for milestone in open_ones:
+        fire_transition(SYSTEM, milestone.instance, "cancel", {"reason": text}, now=now)
+    return len(open_ones)
 
 
 def milestone_counts(application: Application) -> dict[str, int]:
@@ -181,6 +206,8 @@ def attach_milestone_file(actor: Any, milestone: Milestone, data: bytes, checked
         raise NotPermitted(_("Only the laureate's team and the programme's managers can add files to this milestone."))
     if milestone.instance.status not in FILE_STATES:
         raise SandboxConflict(_("Files are added before the milestone is submitted: once submitted, what was submitted stays as it is."))
+    if application.instance.status not in PLANNING_STATES:
+        raise SandboxConflict(_("Files are added while the laureate is selected or in support."))
     row = MilestoneFile(milestone_id=milestone.id, application_id=application.id, **store_file(actor, data, checked, now))
     db.session.add(row)
     db.session.flush()
@@ -230,11 +257,17 @@ def raise_question(actor: Any, axis: Axis, text: str, now: datetime | None = Non
 def answer_question(actor: Any, question: Question, text: str, now: datetime | None = None) -> Question:
     """The team or a manager answers an open question (once)."""
     _require_roadmap_party(actor, db.session.get(Application, question.application_id))
-    if question.answer is not None:
+    answer = required_text(text, _("The answer"), 8000)
+    # Answered only if still open when the row is written: of two answers sent at once, the second is refused.
+    written = db.session.execute(
+        sa.update(Question)
+        .where(Question.id == question.id, Question.answer.is_(None))
+        .values(answer=answer, answered_by_id=actor.id, answered_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not written:
         raise SandboxConflict(_("This question was already answered."))
-    question.answer = required_text(text, _("The answer"), 8000)
-    question.answered_by_id, question.answered_at = actor.id, now or utcnow()
-    db.session.flush()
+    db.session.refresh(question)
     return question
 
 

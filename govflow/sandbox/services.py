@@ -14,8 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..charters.models import Organisation
 from ..charters.services import is_member, organisation_ids
@@ -23,7 +24,7 @@ from ..engine import NotPermitted, utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
 from ..instances.services import Page, fire_transition, start_instance
-from ..reviews.services import declared_interest, interest_checker
+from ..reviews.services import declared_interest, interest_checker, interest_checkers
 from . import ranking
 from .models import (
     SCORE_MAX,
@@ -189,6 +190,20 @@ def update_programme(actor: Any, programme: Programme, **fields: Any) -> Program
         raise SandboxConflict(_("Organisations have already applied under these eligibility criteria: they can no longer change."))
     if programme.synthesis_published_at is not None:
         raise SandboxConflict(_("The programme's synthesis is published: the programme can no longer change."))
+    laureates_now = laureate_count(programme.id)
+    if values["cohort_size"] < laureates_now:
+        raise SandboxConflict(
+            ngettext(
+                "The cohort cannot be smaller than the %(num)d laureate already selected.",
+                "The cohort cannot be smaller than the %(num)d laureates already selected.",
+                laureates_now,
+            )
+        )
+    selected = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Application).where(Application.programme_id == programme.id, Application.selected_at.is_not(None))
+    )
+    if selected and (values["theme"] != programme.theme or values["edition"] != programme.edition):
+        raise SandboxConflict(_("Laureates' signed attestations name this theme and edition: they can no longer change."))
     for name, value in values.items():
         setattr(programme, name, value)
     db.session.flush()
@@ -455,6 +470,8 @@ def exclude_self(actor: Any, application: Application, reason: str) -> Evaluator
     """An evaluator steps aside from an application, with a reason."""
     if not is_evaluator(actor, application.programme_id):
         raise NotPermitted(_("Only the programme's evaluators can step aside from an application."))
+    if application.instance.status not in SCORING_STATES:
+        raise SandboxConflict(_("An evaluator steps aside while the application is being scored, not once the selection is decided."))
     reason = required_text(reason, _("The reason"), 2000)
     if db.session.get(EvaluatorExclusion, (application.id, actor.id)) is not None:
         raise SandboxConflict(_("You are already excluded from this application."))
@@ -503,13 +520,18 @@ def score_application(
         raise SandboxError(_("Give every criterion of the grid a whole score from 0 to %(top)s.", top=SCORE_MAX)) from None
     notes = {k: v.strip()[:2000] for k, v in (comments or {}).items() if k in sheet and v and v.strip()}
     now = now or utcnow()
-    row = db.session.scalar(sa.select(Score).where(Score.application_id == application.id, Score.evaluator_id == actor.id))
-    if row is None:
-        row = Score(application_id=application.id, evaluator_id=actor.id, scored_at=now)
-        db.session.add(row)
-    row.scores, row.comments, row.comment, row.changed_at = sheet, notes, (comment or "").strip()[:4000] or None, now
+    values = {"scores": sheet, "comments": notes, "comment": (comment or "").strip()[:4000] or None, "changed_at": now}
+    # One sheet per evaluator, upserted: a double submission changes the sheet instead of colliding with itself.
+    insert = postgresql.insert(Score) if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert(Score)
+    db.session.execute(
+        insert.values(application_id=application.id, evaluator_id=actor.id, scored_at=now, **values).on_conflict_do_update(
+            index_elements=["application_id", "evaluator_id"], set_=values
+        )
+    )
     db.session.flush()
-    return row
+    return db.session.scalar(
+        sa.select(Score).where(Score.application_id == application.id, Score.evaluator_id == actor.id).execution_options(populate_existing=True)
+    )
 
 
 def my_score(user: Any, application: Application) -> Score | None:
@@ -518,13 +540,27 @@ def my_score(user: Any, application: Application) -> Score | None:
 
 
 def counted_sheets(application_ids: list[int]) -> dict[int, list[Score]]:
-    """The sheets that count, per application: those of evaluators who are not excluded (one query)."""
+    """The sheets that count, per application: those of evaluators who are not excluded, whether the exclusion was
+    recorded or follows from their current declaration of interests (three queries)."""
     out: dict[int, list[Score]] = {a: [] for a in application_ids}
     if not application_ids:
         return out
     excluded = sa.exists().where(EvaluatorExclusion.application_id == Score.application_id, EvaluatorExclusion.user_id == Score.evaluator_id)
-    for row in db.session.scalars(sa.select(Score).where(Score.application_id.in_(application_ids), ~excluded).order_by(Score.evaluator_id)):
-        out[row.application_id].append(row)
+    rows = db.session.scalars(sa.select(Score).where(Score.application_id.in_(application_ids), ~excluded).order_by(Score.evaluator_id)).all()
+    if not rows:
+        return out
+    names = {
+        application_id: [organisation, *partners]
+        for application_id, organisation, partners in db.session.execute(
+            sa.select(Application.id, Organisation.name, Application.partners)
+            .join(Organisation, Organisation.id == Application.organisation_id)
+            .where(Application.id.in_(application_ids))
+        )
+    }
+    conflicted = interest_checkers(sorted({row.evaluator_id for row in rows}))
+    for row in rows:
+        if conflicted[row.evaluator_id](names[row.application_id]) is None:
+            out[row.application_id].append(row)
     return out
 
 
@@ -575,11 +611,13 @@ def programme_applications(viewer: Any, programme: Programme, page: int, per_pag
     recorded = set(db.session.scalars(sa.select(EvaluatorExclusion.application_id).where(EvaluatorExclusion.user_id == viewer.id)))
     conflict = interest_checker(viewer.id)
     excluded = {a for a in ids if a in recorded or conflict(_applicant_names(rows[a])) is not None}
-    hidden = set() if is_manager(viewer, programme.id) else excluded
+    # Nobody sees the scores of their own organisation's application, a manager included.
+    mine = set(db.session.scalars(organisation_ids(viewer)))
+    own = {a for a in ids if rows[a].organisation_id in mine}
+    hidden = own if is_manager(viewer, programme.id) else own | excluded
     scorable: set[int] = set()
     if is_evaluator(viewer, programme.id):
-        mine = set(db.session.scalars(organisation_ids(viewer)))
-        scorable = {a for a in ids if a not in excluded and rows[a].organisation_id not in mine and rows[a].instance.status in SCORING_STATES}
+        scorable = {a for a in ids if a not in hidden and a not in excluded and rows[a].instance.status in SCORING_STATES}
     states = dict(
         db.session.execute(
             sa.select(WorkflowInstance.status, sa.func.count())
@@ -594,13 +632,15 @@ def programme_applications(viewer: Any, programme: Programme, page: int, per_pag
 
 # -- synthesis ---------------------------------------------------------------------------------------------------
 def accepted_milestones(programme: Programme) -> list[Milestone]:
-    """The accepted milestones of the programme's laureates, for the synthesis."""
+    """The accepted milestones of the laureates whose support was completed: what a synthesis may include."""
+    application_instance = sa.orm.aliased(WorkflowInstance)
     return list(
         db.session.scalars(
             sa.select(Milestone)
             .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
             .join(Application, Application.id == Milestone.application_id)
-            .where(Application.programme_id == programme.id, WorkflowInstance.status == "accepted")
+            .join(application_instance, application_instance.id == Application.instance_id)
+            .where(Application.programme_id == programme.id, WorkflowInstance.status == "accepted", application_instance.status == "completed")
             .order_by(Application.id, Milestone.due_on, Milestone.id)
         )
     )
@@ -630,7 +670,7 @@ def publish_synthesis(actor: Any, programme: Programme, text_en: str, text_fr: s
     allowed = {m.id for m in accepted_milestones(programme)}
     chosen = sorted(set(milestone_ids or []))
     if any(m not in allowed for m in chosen):
-        raise SandboxError(_("The synthesis can only include accepted deliverables of this programme."))
+        raise SandboxError(_("The synthesis can only include accepted milestones of laureates whose support was completed."))
     now = now or utcnow()
     programme.synthesis, programme.synthesis_milestones, programme.synthesis_published_at = texts, chosen, now
     db.session.flush()
@@ -696,6 +736,7 @@ def inbox(user: Any) -> dict:
         .order_by(Programme.edition.desc())
         .limit(20)
     ).all()
+    # An owner who has since left the laureate's organisation or been excluded no longer sees the milestone.
     owned = db.session.execute(
         sa.select(Milestone, WorkflowInstance.status)
         .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
@@ -707,6 +748,7 @@ def inbox(user: Any) -> dict:
         .order_by(Milestone.due_on)
         .limit(20)
     ).all()
+    owned = [(m, status) for m, status in owned if can_see_files(user, m.application)]
     mine = db.session.scalars(
         sa.select(Application).where(Application.organisation_id.in_(organisation_ids(user))).order_by(Application.id.desc()).limit(20)
     ).all()

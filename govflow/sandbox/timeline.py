@@ -30,7 +30,7 @@ class Bar:
     """One milestone on the timeline."""
 
     group: str  # the laureate
-    label: str  # axis and milestone title
+    label: str  # the milestone's title
     starts_on: date
     due_on: date
     state: str

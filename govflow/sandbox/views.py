@@ -359,9 +359,7 @@ def step_aside(application_id: int):
 def _milestone_form(application: Application, axes: list[Axis]) -> MilestoneForm:
     form = MilestoneForm()
     form.axis_id.choices = [SelectChoice(a.id, tr(a.title)) for a in axes]
-    programme_side = {m.user_id: m.user.name for m in services.managers(application.programme)}
-    programme_side.update({e.user_id: e.user.name for e in services.evaluators(application.programme)})
-    form.manager_owner_id.choices = [SelectChoice(i, n) for i, n in sorted(programme_side.items(), key=lambda t: t[1])]
+    form.manager_owner_id.choices = [SelectChoice(u.id, u.name) for u in roadmaps.programme_owners(application)]
     form.team_owner_id.choices = [SelectChoice(m.user_id, m.user.name) for m in members(application.organisation)]
     return form
 

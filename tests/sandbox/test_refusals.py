@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from govflow.engine import utcnow
 from govflow.extensions import db
 from govflow.sandbox import roadmaps
-from govflow.sandbox.models import Application, Axis, Milestone, MilestoneFile, ProgrammeEvaluator, Question
+from govflow.sandbox.models import Application, Axis, Milestone, ProgrammeEvaluator, Question
 
 from ..conftest import login
 from .common import advance, apply, build, user
@@ -79,7 +79,7 @@ ROUTES = [
     ("get", "/programmes/{programme}/applications", None, ["team", "outsider", "admin"], "evaluator"),
     ("post", "/applications/{laureate}/audition", {"when": "2030-01-01T10:00", "place": "Room"}, ["evaluator", "team", "admin"], None),
     ("get", "/applications/{laureate}/score", None, ["team", "outsider", "admin", "conflicted"], None),
-    ("post", "/applications/{laureate}/step-aside", {"reason": "I know them"}, ["team", "outsider", "admin"], "evaluator"),
+    ("post", "/applications/{laureate}/step-aside", {"reason": "I know them"}, ["team", "outsider", "admin"], None),
     ("get", "/applications/{laureate}/roadmap", None, ["other_team", "outsider", "admin", "conflicted"], "evaluator"),
     ("post", "/applications/{laureate}/axes", {"title_en": "Security", "title_fr": "Sécurité"}, ["team", "evaluator", "other_team", "admin"], "manager"),
     ("post", "/axes/{axis}", {"title_en": "Data", "title_fr": "Données"}, ["team", "evaluator", "other_team", "admin"], "manager"),
@@ -133,18 +133,69 @@ def test_the_wrong_people_are_refused_and_nothing_changes(app, client, world, me
         assert response.status_code in (200, 302, 303), (allowed, url, response.status_code, response.get_data(as_text=True)[-600:])
 
 
-def test_admins_ordinary_pages_do_not_list_a_laureates_files(app, client, world):
+def test_administrators_are_refused_a_laureates_application_roadmap_milestones_and_their_attestations(app, client, world):
+    from govflow.attestations.models import Attestation
+
     with app.app_context():
         milestone = db.session.get(Milestone, world.milestone)
-        instance_id = milestone.instance_id
-        row = db.session.get(MilestoneFile, world.file)
+        application = db.session.get(Application, world.laureate)
+        milestone_page, application_page = f"/instances/{milestone.instance_id}", f"/instances/{application.instance_id}"
+        selection = db.session.scalar(sa.select(Attestation.uid).where(Attestation.instance_id == application.instance_id))
     login(client, EMAILS["admin"])
-    page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
-    assert "dpia.pdf" not in page and f"/milestone-files/{row.id}" not in page
-    assert "confidential" in page
+    for url in (milestone_page, application_page, f"/applications/{world.laureate}/roadmap", f"/milestone-files/{world.file}"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "dpia.pdf" not in response.get_data(as_text=True) and "Which retention period?" not in response.get_data(as_text=True)
+    assert client.get(f"/attestations/{selection}.json").status_code == 200, "a laureate's selection is public"
     client.post("/logout")
     login(client, EMAILS["team"])
-    assert "dpia.pdf" in client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "dpia.pdf" in client.get(milestone_page).get_data(as_text=True)
+
+
+def test_a_private_milestones_attestation_is_refused_to_administrators(app, client, world):
+    from govflow.attestations.models import Attestation
+    from govflow.instances.services import fire_transition
+
+    with app.app_context():
+        milestone = db.session.get(Milestone, world.milestone)
+        fire_transition(user(world.team), milestone.instance, "submit", {})
+        fire_transition(user(world.manager), milestone.instance, "accept", {})
+        db.session.commit()
+        uid = db.session.scalar(sa.select(Attestation.uid).where(Attestation.instance_id == milestone.instance_id))
+    login(client, EMAILS["admin"])
+    assert client.get(f"/attestations/{uid}.json").status_code == 403
+    assert client.get(f"/attestations/{uid}").status_code == 403
+    client.post("/logout")
+    login(client, EMAILS["manager"])
+    assert client.get(f"/attestations/{uid}.json").status_code == 200
+
+
+def test_viewing_an_application_page_takes_no_lock(app, client, world):
+    from ..register.test_register import counting
+
+    other = apply(app, world, org="other_org", title="Video analytics")
+    advance(app, world, other, "audition_held", org="other_org")
+    with app.app_context():
+        instance_id = db.session.get(Application, other).instance_id
+    login(client, EMAILS["manager"])
+    with counting(app) as seen:
+        page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert 'data-testid="fire-select"' in page  # the guard ran to offer the step
+    assert not [q for q in seen if q.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) or "FOR UPDATE" in q.upper()]
+
+
+def test_a_duplicate_written_at_the_same_time_is_a_conflict_not_an_error(app):
+    from govflow.actions import act, run_form
+
+    def collide():
+        raise sa.exc.IntegrityError("INSERT ...", {}, Exception("UNIQUE constraint failed"))
+
+    with app.test_request_context("/", method="POST"):
+        page, status = act(collide, "Done.", "/", ())
+        assert status == 409 and "Nothing was overwritten" in page
+        form = type("Form", (), {"validate_on_submit": lambda self: True, "is_submitted": lambda self: True})()
+        response, status = run_form(form, collide, "Done.", lambda r: "/", ())
+        assert (response, status) == (None, 409)
 
 
 def test_another_laureates_files_are_refused_with_a_clear_message(app, client, world):

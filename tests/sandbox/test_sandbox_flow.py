@@ -538,3 +538,119 @@ def test_two_managers_selecting_at_once_never_exceed_the_cohort(app):
     assert sorted(outcomes.values()) == ["cohort full", "selected"], outcomes
     with app.app_context():
         assert services.laureate_count(ids.programme) == 1
+
+
+def test_a_sheet_stops_counting_as_soon_as_its_evaluator_declares_an_interest(app, ids):
+    from govflow.reviews.services import declare_interests
+
+    application_id = apply(app, ids)
+    advance(app, ids, application_id, "audition_held")
+    with app.app_context():
+        application = db.session.get(Application, application_id)
+        assert len(services.counted_sheets([application_id])[application_id]) == 1
+        declare_interests(user(ids.evaluator), [{"organisation": "Métropole de Test", "relation": "works_for"}])
+        db.session.commit()
+        assert services.counted_sheets([application_id])[application_id] == []
+        assert services.ranking_of(application.programme, [application_id])[application_id].rank is None
+        with pytest.raises(GuardFailed, match="must score the application"):
+            fire_transition(user(ids.manager), application.instance, "select", {})
+        db.session.rollback()
+    assert status_of(app, application_id) == "audition_held"
+
+
+def test_an_excluded_evaluator_cannot_own_a_milestone(app, ids):
+    application_id = apply(app, ids)
+    advance(app, ids, application_id, "selected")
+    with app.app_context():
+        application = db.session.get(Application, application_id)
+        owners = {u.id for u in roadmaps.programme_owners(application)}
+        assert ids.manager in owners and ids.evaluator in owners and ids.conflicted not in owners
+        today = utcnow().date()
+        with pytest.raises(services.SandboxError, match="may see this laureate's roadmap"):
+            roadmaps.add_milestone(user(ids.manager), application, roadmaps.axes(application)[0], "meeting", "Review", today, today, ids.conflicted, ids.team)
+
+
+def test_withdrawal_cancels_open_milestones_and_nothing_moves_afterwards(app, ids):
+    from govflow.charters.uploads import inspect_upload
+
+    application_id = apply(app, ids)
+    advance(app, ids, application_id, "in_support")
+    with app.app_context():
+        application = db.session.get(Application, application_id)
+        milestone = db.session.scalar(sa.select(Milestone).where(Milestone.application_id == application_id))
+        team = user(ids.team)
+        fire_transition(team, milestone.instance, "start", {})
+        roadmaps.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
+        fire_transition(team, milestone.instance, "submit", {})
+        fire_transition(team, application.instance, "withdraw", {"reason": "Our board stopped the project."})
+        db.session.commit()
+        assert milestone.instance.status == "cancelled"
+        last = db.session.scalars(
+            sa.select(InstanceHistory).where(InstanceHistory.instance_id == milestone.instance_id).order_by(InstanceHistory.id.desc())
+        ).first()
+        assert (last.trigger, last.actor_id, last.inputs["reason"]) == (
+            "cancel",
+            None,
+            "The laureate withdrew from the programme: Our board stopped the project.",
+        )
+        assert not db.session.scalar(sa.select(Attestation).where(Attestation.instance_id == milestone.instance_id))
+        with pytest.raises(services.SandboxConflict):
+            roadmaps.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, "more.pdf", 10_000))
+        db.session.rollback()
+
+
+def test_a_programmes_cohort_theme_and_edition_hold_once_laureates_are_selected(app, ids):
+    from .common import programme_fields
+
+    application_id = apply(app, ids)
+    advance(app, ids, application_id, "selected")
+    second = apply(app, ids, org="other_org", title="Water use comparison")
+    advance(app, ids, second, "selected", org="other_org")
+    before = counts(app)
+    with app.app_context():
+        programme = db.session.get(Programme, ids.programme)
+        manager = user(ids.manager)
+        keep = {"call_opens_on": programme.call_opens_on, "call_closes_on": programme.call_closes_on, "edition": programme.edition}
+        with pytest.raises(services.SandboxConflict, match="smaller than the 2 laureates"):
+            services.update_programme(manager, programme, **programme_fields(**keep) | {"cohort_size": 1})
+        db.session.rollback()
+        with pytest.raises(services.SandboxConflict, match="theme and edition"):
+            services.update_programme(manager, programme, **programme_fields(**keep) | {"theme_en": "Another theme"})
+        db.session.rollback()
+        with pytest.raises(services.SandboxConflict, match="steps aside while the application is being scored"):
+            services.exclude_self(user(ids.evaluator), db.session.get(Application, application_id), "Late doubts.")
+        db.session.rollback()
+        services.update_programme(manager, db.session.get(Programme, ids.programme), **programme_fields(**keep) | {"description_en": "A clearer description."})
+        db.session.commit()
+        assert db.session.get(Programme, ids.programme).description["en"] == "A clearer description."
+    assert counts(app) == before
+
+
+def test_an_evaluator_belonging_to_an_applicant_sees_its_application_without_scores(app, client, ids):
+    from govflow.charters.models import Organisation
+    from govflow.charters.services import add_member
+
+    application_id = apply(app, ids)
+    advance(app, ids, application_id, "audition_held")
+    with app.app_context():
+        add_member(db.session.get(Organisation, ids.org), user(ids.evaluator), "contributor")
+        db.session.commit()
+    login(client, "evaluator@test.example")
+    page = client.get(f"/programmes/{ids.programme}/applications").get_data(as_text=True)
+    assert f'data-application="{application_id}" data-rank=""' in page and "hidden from you" in page
+
+
+def test_an_evaluator_steps_aside_over_http_and_is_then_refused_the_application(app, client, ids):
+    application_id = apply(app, ids)
+    advance(app, ids, application_id, "shortlisted")
+    login(client, "evaluator@test.example")
+    assert client.get(f"/applications/{application_id}/score").status_code == 200
+    response = client.post(f"/applications/{application_id}/step-aside", data={"reason": "I advised them last year."})
+    assert response.status_code == 303
+    with app.app_context():
+        row = db.session.get(EvaluatorExclusion, (application_id, ids.evaluator))
+        assert (row.kind, row.reason) == ("self", "I advised them last year.")
+    assert client.get(f"/applications/{application_id}/score").status_code == 403
+    assert client.get(f"/applications/{application_id}/roadmap").status_code == 403
+    again = client.post(f"/applications/{application_id}/step-aside", data={"reason": "Twice."})
+    assert again.status_code == 409 and "already excluded" in again.get_data(as_text=True)
