@@ -147,3 +147,16 @@ def plan(application: Application, ids, kind: str = "deliverable", due: date | N
     return roadmaps.add_milestone(
         user(ids.manager), application, axis, kind, title, today - timedelta(days=5), due or today + timedelta(days=40), ids.manager, team_owner
     )
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def submit_deliverable(ids, milestone: Milestone, name: str = "dpia.pdf") -> None:
+    """The laureate's team starts the milestone, attaches a PDF and submits it (inside an app context, not committed)."""
+    from govflow.charters.uploads import inspect_upload
+
+    team = user(ids.team)
+    fire_transition(team, milestone.instance, "start", {})
+    roadmaps.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, name, 10_000))
+    fire_transition(team, milestone.instance, "submit", {})

@@ -24,9 +24,7 @@ from govflow.sandbox import cohort, roadmaps, services
 from govflow.sandbox.models import Application, Axis, EvaluatorExclusion, Milestone, MilestoneFile, Programme, Question, Score
 
 from ..conftest import login
-from .common import SCORES, advance, apply, build, plan, user
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from .common import PDF, SCORES, advance, apply, build, plan, submit_deliverable, user
 
 
 def counts(app) -> dict[str, int]:
@@ -422,12 +420,7 @@ def test_the_cohort_dashboard_changes_when_a_deliverable_is_accepted(app, client
     assert 'data-overdue="1"' in page and "Steering meeting" in page
     with app.app_context():
         milestone = db.session.scalar(sa.select(Milestone).where(Milestone.instance_id == milestone_instance))
-        team = user(ids.team)
-        from govflow.charters.uploads import inspect_upload
-
-        fire_transition(team, milestone.instance, "start", {})
-        roadmaps.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
-        fire_transition(team, milestone.instance, "submit", {})
+        submit_deliverable(ids, milestone)
         fire_transition(user(ids.manager), milestone.instance, "accept", {})
         db.session.commit()
     page = client.get(f"/programmes/{ids.programme}/dashboard").get_data(as_text=True)
@@ -447,12 +440,7 @@ def test_the_synthesis_is_published_once_moving_completed_laureates_and_showing_
     with app.app_context():
         application = db.session.get(Application, application_id)
         milestone = db.session.scalar(sa.select(Milestone).where(Milestone.application_id == application_id))
-        team = user(ids.team)
-        from govflow.charters.uploads import inspect_upload
-
-        fire_transition(team, milestone.instance, "start", {})
-        roadmaps.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
-        fire_transition(team, milestone.instance, "submit", {})
+        submit_deliverable(ids, milestone)
         db.session.commit()
         with pytest.raises(services.SandboxConflict, match="every laureate's support is completed"):
             services.publish_synthesis(user(ids.manager), application.programme, "x" * 50, "y" * 50, [])
@@ -579,9 +567,7 @@ def test_withdrawal_cancels_open_milestones_and_nothing_moves_afterwards(app, id
         application = db.session.get(Application, application_id)
         milestone = db.session.scalar(sa.select(Milestone).where(Milestone.application_id == application_id))
         team = user(ids.team)
-        fire_transition(team, milestone.instance, "start", {})
-        roadmaps.attach_milestone_file(team, milestone, PDF, inspect_upload(PDF, "dpia.pdf", 10_000))
-        fire_transition(team, milestone.instance, "submit", {})
+        submit_deliverable(ids, milestone)
         fire_transition(team, application.instance, "withdraw", {"reason": "Our board stopped the project."})
         db.session.commit()
         assert milestone.instance.status == "cancelled"
