@@ -182,10 +182,10 @@ def add_person(programme_id: int):
     item = _managed(programme_id)
     form = PeopleForm()
     if not form.validate_on_submit():
-        return render_template("errors/error.html", status=422, message=_("Give the e-mail address of an existing account.")), 422
+        return error_page(422, _("Give the e-mail address of an existing account."))
     user = find_user(form.email.data)
     if user is None:
-        return render_template("errors/error.html", status=422, message=_("No account uses this e-mail address.")), 422
+        return error_page(422, _("No account uses this e-mail address."))
     target = url_for("sandbox.programme", programme_id=item.id)
     if form.role.data == "manager":
         return _act(lambda: services.add_manager(current_user, item, user), _("%(name)s now manages the programme.", name=user.name), target)
@@ -296,7 +296,7 @@ def audition(application_id: int):
         abort(403, _("Only the programme's managers, independent of the applicant, schedule auditions."))
     form = AuditionForm()
     if not form.validate_on_submit():
-        return render_template("errors/error.html", status=422, message=_("Give the audition's date, time and place.")), 422
+        return error_page(422, _("Give the audition's date, time and place."))
     return _act(
         lambda: services.schedule_audition(current_user, application, form.when.data, form.place.data),
         _("Audition set for %(when)s.", when=format_datetime(form.when.data, "medium")),
@@ -347,7 +347,7 @@ def step_aside(application_id: int):
         abort(403, _("Only the programme's evaluators can step aside from an application."))
     form = StepAsideForm()
     if not form.validate_on_submit():
-        return render_template("errors/error.html", status=422, message=_("Say why you step aside.")), 422
+        return error_page(422, _("Say why you step aside."))
     return _act(
         lambda: services.exclude_self(current_user, application, form.reason.data),
         _("You stepped aside: you will not score or see this application."),
@@ -407,7 +407,7 @@ def add_axis(application_id: int):
     application = _visible_application(application_id)
     form = AxisForm()
     if not form.validate_on_submit():
-        return render_template("errors/error.html", status=422, message=_("Give the axis's title in English and in French.")), 422
+        return error_page(422, _("Give the axis's title in English and in French."))
     return _act(lambda: roadmaps.add_axis(current_user, application, form.title_en.data, form.title_fr.data), _("Axis added."), _roadmap(application))
 
 
@@ -422,7 +422,7 @@ def rename_axis(axis_id: int):
     application = _visible_application(axis.application_id)
     form = AxisForm()
     if not form.validate_on_submit():
-        return render_template("errors/error.html", status=422, message=_("Give the axis's title in English and in French.")), 422
+        return error_page(422, _("Give the axis's title in English and in French."))
     return _act(lambda: roadmaps.rename_axis(current_user, axis, form.title_en.data, form.title_fr.data), _("Axis renamed."), _roadmap(application))
 
 
@@ -439,7 +439,7 @@ def add_milestone(application_id: int):
     form = _milestone_form(application, roadmaps.axes(application))
     if not form.validate_on_submit():
         problems = "; ".join(f"{getattr(form, name).label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
-        return render_template("errors/error.html", status=422, message=_("The milestone could not be planned: %(problems)s", problems=problems)), 422
+        return error_page(422, _("The milestone could not be planned: %(problems)s", problems=problems))
     return _act(
         lambda: roadmaps.add_milestone(
             current_user,
@@ -468,7 +468,7 @@ def reschedule(milestone_id: int):
     application = _visible_application(milestone.application_id)
     form = DatesForm()
     if not form.validate_on_submit():
-        return render_template("errors/error.html", status=422, message=_("Give the milestone's start and due dates.")), 422
+        return error_page(422, _("Give the milestone's start and due dates."))
     return _act(
         lambda: roadmaps.reschedule_milestone(current_user, milestone, form.starts_on.data, form.due_on.data), _("Dates changed."), _roadmap(application)
     )
@@ -487,13 +487,13 @@ def add_file(milestone_id: int):
         abort(403, _("Only the laureate's team and the programme's managers can add files to this milestone."))
     upload = request.files.get("upload")
     if upload is None or not upload.filename:
-        return render_template("errors/error.html", status=422, message=_("Choose a file.")), 422
+        return error_page(422, _("Choose a file."))
     max_bytes = current_app.config["EVIDENCE_MAX_BYTES"]
     try:
         data = read_limited(upload.stream, max_bytes)
         checked = inspect_upload(data, upload.filename, max_bytes)
     except UploadRefused as exc:
-        return render_template("errors/error.html", status=422, message=_("File refused: %(why)s", why=str(exc))), 422
+        return error_page(422, _("File refused: %(why)s", why=str(exc)))
     return _act(
         lambda: roadmaps.attach_milestone_file(current_user, milestone, data, checked),
         _("File attached."),
@@ -524,7 +524,7 @@ def ask(axis_id: int):
     application = _visible_application(axis.application_id)
     form = QuestionForm()
     if not form.validate_on_submit():
-        return render_template("errors/error.html", status=422, message=_("Write the question.")), 422
+        return error_page(422, _("Write the question."))
     return _act(lambda: roadmaps.raise_question(current_user, axis, form.text.data), _("Question raised."), _roadmap(application) + f"#axis-{axis.id}")
 
 
@@ -539,7 +539,7 @@ def answer(question_id: int):
     application = _visible_application(question.application_id)
     form = AnswerForm()
     if not form.validate_on_submit():
-        return render_template("errors/error.html", status=422, message=_("Write the answer.")), 422
+        return error_page(422, _("Write the answer."))
     return _act(
         lambda: roadmaps.answer_question(current_user, question, form.text.data), _("Answer recorded."), _roadmap(application) + f"#axis-{question.axis_id}"
     )
