@@ -30,27 +30,32 @@ from ..extensions import db
 from ..instances.models import InstanceHistory, WorkflowInstance
 from . import merkle
 from .credentials import public_key_from_multibase
-from .log import log_size, revocation_payload, transition_entry
+from .log import log_size, revocation_payload, transition_entry, transition_entry_builder
 from .models import LogEntry, LogState, SigningKey, TreeHead
 from .sth import TreeHeadError, verify_tree_head
 
 MAX_PROBLEMS = 20
 # Below this many entries the sequential scan takes well under a second: starting workers would not pay.
 PARALLEL_FROM = 50_000
-# Entries per worker task (a power of two, so spans are whole Merkle subtrees): a fraction of a second of work, small
+# Entries per worker task (a power of two, so spans are whole Merkle subtrees): a tenth of a second of work, small
 # enough for the processes to finish the log at nearly the same time.
-SPAN = 1 << 15
+SPAN = 1 << 13
+_BATCH = 1024  # rows a worker fetches at a time
 
 _HISTORY_SQL = (
     "SELECT id, instance_id, definition_version, kind, trigger, from_state, to_state, actor_id, at, comment, inputs FROM instance_history ORDER BY id"
 )
 _ATTESTATIONS_SQL = "SELECT id, uid, credential, revoked_at, revocation_reason FROM attestations"
-# One row per entry of a span with the history row it records, for the driver's own cursor (? placeholders).
+# One row per entry of a span with the history row it records (none for attestations, revocations and any entry whose
+# kind is not "transition"), for the driver's own cursor (? placeholders). Kind and attestation are read apart, for the
+# few entries without a history row: each column costs every row the making of a Python object.
 _SPAN_SQL = (
-    'SELECT l."index", l.kind, l.attestation_id, l.leaf_input, l.leaf_hash, h.id, h.instance_id, h.definition_version, h.kind, h.trigger, '
-    "h.from_state, h.to_state, h.actor_id, h.at, h.comment, h.inputs FROM log_entries l "
-    'LEFT JOIN instance_history h ON h.id = l.history_id AND h.id BETWEEN ? AND ? WHERE l."index" >= ? AND l."index" < ? ORDER BY l."index"'
+    'SELECT l."index", l.leaf_input, l.leaf_hash, h.id, h.instance_id, h.definition_version, h.kind, h.trigger, h.from_state, h.to_state, '
+    "h.actor_id, h.at, h.comment, h.inputs FROM log_entries l "
+    "LEFT JOIN instance_history h ON h.id = l.history_id AND l.kind = 'transition' AND h.id BETWEEN ? AND ? "
+    'WHERE l."index" >= ? AND l."index" < ? ORDER BY l."index"'
 )
+_SPAN_OTHERS = sa.text('SELECT "index", kind, attestation_id FROM log_entries WHERE "index" IN :indexes').bindparams(sa.bindparam("indexes", expanding=True))
 _SPAN_BOUNDS = sa.text('SELECT min(history_id), max(history_id) FROM log_entries WHERE "index" >= :start AND "index" < :end')
 _SPAN_ATTESTATIONS = sa.text(_ATTESTATIONS_SQL + " WHERE id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
 _ALL_IDS = (-(2**63), 2**63 - 1)  # bounds that leave out no history row
@@ -133,7 +138,7 @@ def audit_log(chunk: int = 20_000, parallel_from: int = PARALLEL_FROM, span: int
         raise ValueError(f"the span of a worker task must be a power of two, got {span}")
     size = log_size()
     processes = min(_cpus() if processes is None else processes, (size + span - 1) // span)
-    if processes > 1 and size >= parallel_from and _shareable(db.engine.url):
+    if processes > 1 and size >= parallel_from and _shareable(db.engine.url) and _typed_history():
         report = _parallel_audit(size, span, processes)
         if report is not None:
             return report
@@ -152,8 +157,28 @@ def _shareable(url: sa.URL) -> bool:
     return url.database not in (None, "", ":memory:") and not url.database.startswith("file::memory:") and url.query.get("mode") != "memory"
 
 
+def _typed_history() -> bool:
+    """Whether history values come back as their columns' types, as transition_entry_builder needs (no 1.0 for a 1).
+
+    PostgreSQL's columns are typed. SQLite stores a lossless number in a column of INTEGER affinity as an integer and
+    any number in one of TEXT affinity as text, so the schema's declared types settle it (a table rebuilt with other
+    types takes the sequential scan, which rebuilds every entry with transition_entry).
+    """
+    if db.engine.dialect.name != "sqlite":
+        return True
+    declared = {row[1]: (row[2] or "").upper() for row in db.session.connection().exec_driver_sql("PRAGMA table_info(instance_history)")}
+    integers = all("INT" in declared.get(name, "") for name in ("instance_id", "definition_version", "actor_id"))
+    texts = all(
+        "INT" not in declared.get(name, "INT") and any(kind in declared[name] for kind in ("CHAR", "CLOB", "TEXT"))
+        for name in ("kind", "trigger", "from_state", "to_state")
+    )
+    return integers and texts
+
+
 def _attestation_problem(kind: str, attestation_ref: int | None, leaf_input: bytes, attestations: dict) -> str | None:
     """Why an attestation or revocation entry no longer matches the attestations table; None when it does."""
+    if attestation_ref is None:
+        return f"its kind says {kind} but it names no attestation: the entry was altered"
     if attestation_ref not in attestations:
         return f"the attestation {attestation_ref} it records was deleted"
     uid, credential, revoked_at, reason = attestations[attestation_ref]
@@ -220,8 +245,17 @@ def _start_worker(url: sa.URL, workflows: dict[int, str]) -> None:
     # whole heap inherited from the parent (7 % of a worker's time in a profile, and pages copied for nothing); the
     # worker makes no reference cycles and ends with the audit.
     gc.disable()
-    _worker["engine"] = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    _worker["workflows"] = workflows
+    engine = _worker["engine"] = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    if engine.dialect.name == "sqlite":
+        # The workers only read: SQLite maps the file instead of copying each page into its cache (the two workers took
+        # about 5 % less time). SQLite caps the size at what it was built with.
+        sa.event.listen(engine, "connect", _map_file)
+    # One builder for all the worker's spans: what it keeps of instances and moves serves the next span too.
+    _worker["build"] = transition_entry_builder(workflows.get)
+
+
+def _map_file(dbapi_connection, _record) -> None:
+    dbapi_connection.execute(f"PRAGMA mmap_size = {1 << 40}")
 
 
 def _check_span(task: tuple[int, int, list[int]]) -> tuple | None:
@@ -236,37 +270,48 @@ def _check_span(task: tuple[int, int, list[int]]) -> tuple | None:
         cursor = connection.connection.driver_connection.cursor()
         cursor.execute(_SPAN_SQL if engine.dialect.paramstyle == "qmark" else _SPAN_SQL.replace("?", "%s"), (*bounds, start, end))
         leaves: list[bytes] = []
-        others: list[tuple[str, int | None, bytes]] = []  # attestation and revocation entries, checked once the span is read
-        push, sha256, workflow_of = leaves.append, hashlib.sha256, _worker["workflows"].get
-        first_history, last_history = None, 0
-        for expected, row in enumerate(cursor, start):
-            index, kind, attestation_ref, leaf_input, leaf, h_id, instance_id, version, h_kind, trigger, source, dest, actor_id, at, comment, inputs = row
-            if type(leaf_input) is not bytes:  # psycopg may hand out memoryviews
-                leaf_input, leaf = bytes(leaf_input), bytes(leaf)
-            if index != expected or sha256(b"\x00" + leaf_input).digest() != leaf:
-                return None
-            if kind == "transition":
-                # Strictly increasing ids: no row matched twice, and the order the log must follow.
-                if h_id is None or h_id <= last_history:
+        others: dict[int, bytes] = {}  # entries with no history row: attestations and revocations, checked once the span is read
+        push, sha256, build = leaves.append, hashlib.sha256, _worker["build"]
+        expected, first_history, last_history = start, None, 0
+        # A batch of rows is gone over twice, leaf hashes first and history rows next: each loop's code and data stay
+        # in the processor's caches (measured: 8.3 µs an entry instead of 9.4 for one loop doing both).
+        while rows := cursor.fetchmany(_BATCH):
+            if rows[0][1].__class__ is not bytes:  # psycopg may hand out memoryviews
+                rows = [(row[0], bytes(row[1]), bytes(row[2]), *row[3:]) for row in rows]
+            for row in rows:
+                if row[0] != expected or sha256(b"\x00" + row[1]).digest() != row[2]:
                     return None
-                rebuilt = transition_entry(
-                    instance_id, workflow_of(instance_id), version, h_kind, trigger, source, dest, actor_id, at, comment, _inputs(inputs)
-                )
-                if rebuilt != leaf_input:
+                push(row[2])
+                expected += 1
+            for index, leaf_input, _, h_id, instance_id, version, h_kind, trigger, source, dest, actor_id, at, comment, inputs in rows:
+                if h_id is None:
+                    others[index] = leaf_input
+                    continue
+                # Strictly increasing ids: no row matched twice, and the order the log must follow.
+                if h_id <= last_history or build(instance_id, version, h_kind, trigger, source, dest, actor_id, at, comment, inputs) != leaf_input:
                     return None
                 if first_history is None:
                     first_history = h_id
                 last_history = h_id
-            else:
-                others.append((kind, attestation_ref, leaf_input))
-            push(leaf)
-        refs = sorted({ref for _, ref, _ in others if ref is not None})
-        attestations = {}
-        for first in range(0, len(refs), 500):  # within any SQLite's limit on bound parameters
-            attestations.update((row[0], row[1:]) for row in connection.execute(_SPAN_ATTESTATIONS, {"ids": refs[first : first + 500]}))
-    if start + len(leaves) != end or any(_attestation_problem(kind, ref, leaf_input, attestations) for kind, ref, leaf_input in others):
-        return None
+        if start + len(leaves) != end or not _others_hold(connection, others):
+            return None
     return merkle.frontiers(leaves, sizes), first_history, last_history, len(leaves) - len(others)
+
+
+def _others_hold(connection: sa.Connection, others: dict[int, bytes]) -> bool:
+    """Whether entries that match no history row are attestations and revocations matching the attestations table."""
+    indexes = sorted(others)
+    entries = []
+    for first in range(0, len(indexes), 500):  # within any SQLite's limit on bound parameters
+        entries += connection.execute(_SPAN_OTHERS, {"indexes": indexes[first : first + 500]}).all()
+    # An entry of kind "transition" here lost its history row (or points at one out of order, on PostgreSQL's bounds).
+    if len(entries) != len(others) or any(kind == "transition" for _, kind, _ in entries):
+        return False
+    refs = sorted({ref for _, _, ref in entries if ref is not None})
+    attestations = {}
+    for first in range(0, len(refs), 500):
+        attestations.update((row[0], row[1:]) for row in connection.execute(_SPAN_ATTESTATIONS, {"ids": refs[first : first + 500]}))
+    return not any(_attestation_problem(kind, ref, others[index], attestations) for index, kind, ref in entries)
 
 
 def _keys_and_heads() -> tuple[dict, dict[int, TreeHead]]:

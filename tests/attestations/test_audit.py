@@ -7,6 +7,7 @@ processes in spans of four entries, which must find the same problems and name t
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 import sqlalchemy as sa
@@ -175,6 +176,88 @@ def test_entries_swapped_after_the_last_tree_head_are_reported_as_reordered(logg
     with logged.app_context():
         lines = audit_log(parallel_from=0, span=16, processes=2).lines()
     assert lines[1].startswith(f"audit: FAILED, first problem at entry {later}: history row {first_history} comes after row {second_history} in the log")
+
+
+def execute_unchecked(app, statement):
+    """Write what the log's check constraints forbid, as someone holding the database's keys could."""
+    with app.app_context(), db.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
+            connection.execute(statement)
+            connection.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
+        else:
+            connection.exec_driver_sql(
+                "ALTER TABLE log_entries DROP CONSTRAINT ck_log_entries_transition_source, DROP CONSTRAINT ck_log_entries_attestation_source"
+            )
+            connection.execute(statement)
+            # Back for the next tests (whose tables start empty); NOT VALID leaves this test's altered row alone.
+            connection.exec_driver_sql(
+                "ALTER TABLE log_entries ADD CONSTRAINT ck_log_entries_transition_source CHECK ((kind = 'transition') = (history_id IS NOT NULL)) NOT VALID, "
+                "ADD CONSTRAINT ck_log_entries_attestation_source CHECK ((kind = 'transition') = (attestation_id IS NULL)) NOT VALID"
+            )
+
+
+def test_a_transition_entry_relabelled_as_an_attestation_is_named(logged, audit):
+    # The workers join history rows to entries of kind "transition" only: a relabelled entry keeps its history id but
+    # must not pass for a transition any more than for an attestation.
+    with logged.app_context():
+        index = db.session.scalar(sa.select(sa.func.min(LogEntry.index)).where(LogEntry.kind == "transition"))
+    execute_unchecked(logged, sa.update(LogEntry).where(LogEntry.index == index).values(kind="attestation"))
+    code, output = audit(logged)
+    assert code == 1
+    assert f"first problem at entry {index}: its kind says attestation but it names no attestation: the entry was altered" in output
+
+
+def test_a_fractional_version_in_history_is_named(logged, audit):
+    # SQLite keeps 1.5 in an integer column; PostgreSQL rounds it to 2. Either way the row no longer matches its entry.
+    with logged.app_context():
+        row_id = db.session.scalar(sa.select(sa.func.max(InstanceHistory.id)).where(InstanceHistory.trigger == "declare"))
+    execute(logged, sa.update(InstanceHistory).where(InstanceHistory.id == row_id).values(definition_version=1.5))
+    code, output = audit(logged)
+    assert code == 1 and f"history row {row_id} no longer matches what the log recorded" in output
+
+
+COLUMNS = "id, instance_id, kind, trigger, from_state, to_state, definition_version, actor_id, actor_label, comment, inputs, at"
+
+
+@pytest.mark.skipif(bool(os.environ.get("GOVFLOW_TEST_DATABASE_URL")), reason="SQLite's column affinity; PostgreSQL's columns are typed")
+def test_a_history_table_rebuilt_without_types_is_left_to_the_sequential_scan(logged, monkeypatch):
+    """A 1.0 where the log recorded 1 is an alteration; the workers' kept parts would take it for 1, so they must not run."""
+    with logged.app_context():
+        starts = db.session.execute(
+            sa.select(InstanceHistory.id, LogEntry.index)
+            .join(LogEntry, LogEntry.history_id == InstanceHistory.id)
+            .where(InstanceHistory.kind == "start")
+            .order_by(LogEntry.index)
+        ).all()
+        size = db.session.scalar(sa.select(sa.func.count()).select_from(LogEntry))
+        connection = db.session.connection()
+        # Same columns, no declared types (so no affinity), same rows.
+        for statement in (
+            "PRAGMA foreign_keys = OFF",
+            "PRAGMA legacy_alter_table = ON",
+            "ALTER TABLE instance_history RENAME TO typed_history",
+            f"CREATE TABLE instance_history (id INTEGER PRIMARY KEY, {COLUMNS.removeprefix('id, ')})",
+            f"INSERT INTO instance_history SELECT {COLUMNS} FROM typed_history",
+            "DROP TABLE typed_history",
+        ):
+            connection.exec_driver_sql(statement)
+        # The second instance's start row now says version 1.0; the first one's, in the same span, still says 1.
+        (_, first), (altered, second) = starts[0], starts[1]
+        connection.exec_driver_sql("UPDATE instance_history SET definition_version = 1.0 WHERE id = ?", (altered,))
+        db.session.commit()
+        assert db.session.connection().exec_driver_sql("SELECT typeof(definition_version) FROM instance_history WHERE id = ?", (altered,)).scalar() == "real"
+        span = 1 << second.bit_length()
+        assert first < second < span < size
+        report = audit_log(parallel_from=0, span=span, processes=2)
+        assert report.processes == 1 and not report.ok
+        assert (
+            report.lines()[1]
+            == f"audit: FAILED, first problem at entry {second}: history row {altered} no longer matches what the log recorded: the row was altered"
+        )
+        # Without that check the workers would be fooled: this is what it guards against.
+        monkeypatch.setattr(audit_module, "_typed_history", lambda: True)
+        assert audit_log(parallel_from=0, span=span, processes=2).ok
 
 
 def test_a_history_row_inserted_behind_the_logs_back_is_named(logged, audit):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govflow.attestations import merkle
-from govflow.attestations.log import encode_entry, revocation_payload, transition_entry
+from govflow.attestations.log import encode_entry, revocation_payload, transition_entry, transition_entry_builder
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
 json_values = st.recursive(
@@ -44,6 +44,37 @@ def test_entry_encoding_equals_jcs_for_any_json_without_floats(value):
 def test_transition_entries_are_jcs_canonical(instance, workflow, version, kind, trigger, source, dest, actor, at, comment, inputs):
     data = transition_entry(instance, workflow, version, kind, trigger, source, dest, actor, at, comment, inputs)
     assert rfc8785.dumps(json.loads(data)) == data
+
+
+# History rows as the audit reads them: a few instances, versions, states and actors (so the builder's kept parts are
+# reused across rows), any text anywhere, times as SQLite's text or other text or datetimes, inputs as JSON text or dicts.
+few_texts = st.sampled_from(["draft", "declared", 'état "signé"', "a\\b", "\u2028\x00", ""]) | texts
+stored_times = st.datetimes(min_value=datetime(2000, 1, 1)).flatmap(
+    lambda moment: st.sampled_from([moment, moment.isoformat(sep=" ", timespec="microseconds"), moment.isoformat(), moment.isoformat(sep=" ")])
+)
+input_dicts = st.dictionaries(st.sampled_from(["reason", "evidence_url", "rationale"]), texts, max_size=3)
+history_rows = st.tuples(
+    st.integers(min_value=1, max_value=4) | st.integers(min_value=1, max_value=2**40),
+    st.integers(min_value=1, max_value=3),
+    st.sampled_from(["start", "transition", "timeout", "migrate"]) | texts,
+    st.none() | few_texts,
+    st.none() | few_texts,
+    few_texts,
+    st.none() | st.integers(min_value=1, max_value=3) | st.integers(min_value=1, max_value=2**31),
+    stored_times,
+    st.none() | st.just("") | texts,
+    input_dicts | input_dicts.map(json.dumps) | st.sampled_from(["{}", "null", '{"reason": "d\u00e9j\u00e0"}']),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.integers(min_value=1, max_value=4), st.none() | few_texts), st.lists(history_rows, min_size=1, max_size=30))
+def test_the_audits_entry_builder_gives_transition_entrys_bytes(workflows, rows):
+    build = transition_entry_builder(workflows.get)  # one builder for all rows, as in an audit worker
+    for instance, version, kind, trigger, source, dest, actor, at, comment, inputs in rows:
+        parsed = json.loads(inputs) if isinstance(inputs, str) else inputs
+        expected = transition_entry(instance, workflows.get(instance), version, kind, trigger, source, dest, actor, at, comment, parsed)
+        assert build(instance, version, kind, trigger, source, dest, actor, at, comment, inputs) == expected
 
 
 def test_revocation_entries_are_jcs_canonical_and_hash_as_rfc_6962_leaves():
