@@ -46,14 +46,14 @@ _HISTORY_SQL = (
     "SELECT id, instance_id, definition_version, kind, trigger, from_state, to_state, actor_id, at, comment, inputs FROM instance_history ORDER BY id"
 )
 _ATTESTATIONS_SQL = "SELECT id, uid, credential, revoked_at, revocation_reason FROM attestations"
-# One row per entry of a span with the history row it records (none for attestations, revocations and any entry whose
-# kind is not "transition"), for the driver's own cursor (? placeholders). Kind and attestation are read apart, for the
-# few entries without a history row: each column costs every row the making of a Python object.
+# One row per entry of a span with the history row it records, for the driver's own cursor (? placeholders). The
+# attestation an entry names is read apart, for the few entries without a history row: each column costs every row
+# the making of a Python object. The kind is compared in Python, byte for byte (a column rebuilt with a case-blind
+# collation would let SQL take "Transition" for "transition").
 _SPAN_SQL = (
-    'SELECT l."index", l.leaf_input, l.leaf_hash, h.id, h.instance_id, h.definition_version, h.kind, h.trigger, h.from_state, h.to_state, '
-    "h.actor_id, h.at, h.comment, h.inputs FROM log_entries l "
-    "LEFT JOIN instance_history h ON h.id = l.history_id AND l.kind = 'transition' AND h.id BETWEEN ? AND ? "
-    'WHERE l."index" >= ? AND l."index" < ? ORDER BY l."index"'
+    'SELECT l."index", l.leaf_input, l.leaf_hash, l.kind, h.id, h.instance_id, h.definition_version, h.kind, h.trigger, h.from_state, '
+    "h.to_state, h.actor_id, h.at, h.comment, h.inputs FROM log_entries l "
+    'LEFT JOIN instance_history h ON h.id = l.history_id AND h.id BETWEEN ? AND ? WHERE l."index" >= ? AND l."index" < ? ORDER BY l."index"'
 )
 _SPAN_OTHERS = sa.text('SELECT "index", kind, attestation_id FROM log_entries WHERE "index" IN :indexes').bindparams(sa.bindparam("indexes", expanding=True))
 _SPAN_BOUNDS = sa.text('SELECT min(history_id), max(history_id) FROM log_entries WHERE "index" >= :start AND "index" < :end')
@@ -138,7 +138,7 @@ def audit_log(chunk: int = 20_000, parallel_from: int = PARALLEL_FROM, span: int
         raise ValueError(f"the span of a worker task must be a power of two, got {span}")
     size = log_size()
     processes = min(_cpus() if processes is None else processes, (size + span - 1) // span)
-    if processes > 1 and size >= parallel_from and _shareable(db.engine.url) and _typed_history():
+    if processes > 1 and size >= parallel_from and _shareable(db.engine.url) and _joinable():
         report = _parallel_audit(size, span, processes)
         if report is not None:
             return report
@@ -157,22 +157,20 @@ def _shareable(url: sa.URL) -> bool:
     return url.database not in (None, "", ":memory:") and not url.database.startswith("file::memory:") and url.query.get("mode") != "memory"
 
 
-def _typed_history() -> bool:
-    """Whether history values come back as their columns' types, as transition_entry_builder needs (no 1.0 for a 1).
+def _joinable() -> bool:
+    """Whether the workers' join matches an entry only with the history row the sequential scan would match it with.
 
-    PostgreSQL's columns are typed. SQLite stores a lossless number in a column of INTEGER affinity as an integer and
-    any number in one of TEXT affinity as text, so the schema's declared types settle it (a table rebuilt with other
-    types takes the sequential scan, which rebuilds every entry with transition_entry).
+    On SQLite a ``history_id`` kept as text ("5") in a column without integer affinity would still join row 5 (the
+    comparison takes the id's integer affinity), where the sequential scan finds no row 5; the declared type settles
+    it, and both must be tables (a view reports declared types its rows need not have). PostgreSQL refuses to compare
+    an integer with text.
     """
     if db.engine.dialect.name != "sqlite":
         return True
-    declared = {row[1]: (row[2] or "").upper() for row in db.session.connection().exec_driver_sql("PRAGMA table_info(instance_history)")}
-    integers = all("INT" in declared.get(name, "") for name in ("instance_id", "definition_version", "actor_id"))
-    texts = all(
-        "INT" not in declared.get(name, "INT") and any(kind in declared[name] for kind in ("CHAR", "CLOB", "TEXT"))
-        for name in ("kind", "trigger", "from_state", "to_state")
-    )
-    return integers and texts
+    connection = db.session.connection()
+    kinds = dict(connection.exec_driver_sql("SELECT name, type FROM sqlite_master WHERE name IN ('log_entries', 'instance_history')").all())
+    declared = {row[1]: (row[2] or "").upper() for row in connection.exec_driver_sql("PRAGMA table_info(log_entries)")}
+    return kinds == {"log_entries": "table", "instance_history": "table"} and "INT" in declared.get("history_id", "")
 
 
 def _attestation_problem(kind: str, attestation_ref: int | None, leaf_input: bytes, attestations: dict) -> str | None:
@@ -283,8 +281,8 @@ def _check_span(task: tuple[int, int, list[int]]) -> tuple | None:
                     return None
                 push(row[2])
                 expected += 1
-            for index, leaf_input, _, h_id, instance_id, version, h_kind, trigger, source, dest, actor_id, at, comment, inputs in rows:
-                if h_id is None:
+            for index, leaf_input, _, kind, h_id, instance_id, version, h_kind, trigger, source, dest, actor_id, at, comment, inputs in rows:
+                if h_id is None or kind != "transition":
                     others[index] = leaf_input
                     continue
                 # Strictly increasing ids: no row matched twice, and the order the log must follow.
@@ -304,7 +302,7 @@ def _others_hold(connection: sa.Connection, others: dict[int, bytes]) -> bool:
     entries = []
     for first in range(0, len(indexes), 500):  # within any SQLite's limit on bound parameters
         entries += connection.execute(_SPAN_OTHERS, {"indexes": indexes[first : first + 500]}).all()
-    # An entry of kind "transition" here lost its history row (or points at one out of order, on PostgreSQL's bounds).
+    # An entry of kind "transition" here lost its history row.
     if len(entries) != len(others) or any(kind == "transition" for _, kind, _ in entries):
         return False
     refs = sorted({ref for _, _, ref in entries if ref is not None})

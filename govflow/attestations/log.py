@@ -114,9 +114,9 @@ def transition_entry_builder(workflow_of: Callable[[int], str | None]) -> Callab
     definition version with a source state, an instance, a move with its workflow) are encoded once by orjson and
     kept; only the time and the two digests are made per row, and the parts are joined in key order.
 
-    The caller hands integers for the instance, version and actor (or None) and strings (or None) for the kind, trigger
-    and states: Python's equality makes 1 and 1.0 one key, so a float would reuse the bytes of an integer. The audit's
-    query makes sure of it (SQLite's ``typeof`` in the join; PostgreSQL's columns have those types).
+    Python's equality makes 1, 1.0 and True one key, so the parts are kept and looked up only for integers, strings and
+    None (what the columns hold); a row with any other value, a 1.0 in a table rebuilt without types say, is encoded
+    whole by ``transition_entry``. The bytes are ``transition_entry``'s for any values.
     """
     dumps, sha256, loads, sort_keys = orjson.dumps, hashlib.sha256, orjson.loads, orjson.OPT_SORT_KEYS
     actors: dict = {}
@@ -127,6 +127,16 @@ def transition_entry_builder(workflow_of: Callable[[int], str | None]) -> Callab
     def build(instance_id, version, kind, trigger, source, dest, actor_id, at, comment, inputs) -> bytes:
         if inputs.__class__ is str:
             inputs = loads(inputs) if inputs not in ("{}", "null") else None
+        if (
+            instance_id.__class__ is not int
+            or version.__class__ is not int
+            or (actor_id.__class__ is not int and actor_id is not None)
+            or kind.__class__ is not str
+            or dest.__class__ is not str
+            or (trigger.__class__ is not str and trigger is not None)
+            or (source.__class__ is not str and source is not None)
+        ):
+            return transition_entry(instance_id, workflow_of(instance_id), version, kind, trigger, source, dest, actor_id, at, comment, inputs)
         actor = actors.get(actor_id)
         if actor is None:
             actor = actors[actor_id] = b'{"actor":' + dumps(actor_id) + b',"at":'
@@ -135,7 +145,10 @@ def transition_entry_builder(workflow_of: Callable[[int], str | None]) -> Callab
             head = heads[version, source] = b',"definition_version":' + dumps(version) + b',"from":' + dumps(source) + b',"inputs_sha256":'
         instance = instances.get(instance_id)
         if instance is None:
-            instance = instances[instance_id] = (b',"instance":' + dumps(instance_id) + b',"kind":', workflow_of(instance_id))
+            workflow = workflow_of(instance_id)
+            if workflow.__class__ is not str and workflow is not None:
+                return transition_entry(instance_id, workflow, version, kind, trigger, source, dest, actor_id, at, comment, inputs)
+            instance = instances[instance_id] = (b',"instance":' + dumps(instance_id) + b',"kind":', workflow)
         tail = tails.get((kind, dest, trigger, instance[1]))
         if tail is None:
             tail = tails[kind, dest, trigger, instance[1]] = (

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from govflow.attestations import audit as audit_module
+from govflow.attestations.audit import _parallel_audit as real_parallel
 from govflow.attestations.audit import audit_log
 from govflow.attestations.models import Attestation, LogEntry, TreeHead
 from govflow.cli import cli
@@ -217,12 +218,26 @@ def test_a_fractional_version_in_history_is_named(logged, audit):
     assert code == 1 and f"history row {row_id} no longer matches what the log recorded" in output
 
 
-COLUMNS = "id, instance_id, kind, trigger, from_state, to_state, definition_version, actor_id, actor_label, comment, inputs, at"
+def rebuild_without_types(connection, table: str, columns: str) -> None:
+    """Recreate ``table`` (SQLite) with the same rows and columns but no declared types, so no column affinity."""
+    key, rest = columns.split(", ", 1)
+    for statement in (
+        "PRAGMA foreign_keys = OFF",
+        "PRAGMA legacy_alter_table = ON",
+        f"ALTER TABLE {table} RENAME TO typed_{table}",
+        f"CREATE TABLE {table} ({key} INTEGER PRIMARY KEY, {rest})",
+        f"INSERT INTO {table} SELECT {columns} FROM typed_{table}",
+        f"DROP TABLE typed_{table}",
+    ):
+        connection.exec_driver_sql(statement)
 
 
-@pytest.mark.skipif(bool(os.environ.get("GOVFLOW_TEST_DATABASE_URL")), reason="SQLite's column affinity; PostgreSQL's columns are typed")
-def test_a_history_table_rebuilt_without_types_is_left_to_the_sequential_scan(logged, monkeypatch):
-    """A 1.0 where the log recorded 1 is an alteration; the workers' kept parts would take it for 1, so they must not run."""
+SQLITE_ONLY = pytest.mark.skipif(bool(os.environ.get("GOVFLOW_TEST_DATABASE_URL")), reason="SQLite's column affinity; PostgreSQL's columns are typed")
+
+
+@SQLITE_ONLY
+def test_a_float_equal_to_the_logged_integer_is_named(logged, monkeypatch):
+    """A 1.0 where the log recorded 1 is an alteration, though Python takes 1.0 for 1 (transition_entry_builder's keys)."""
     with logged.app_context():
         starts = db.session.execute(
             sa.select(InstanceHistory.id, LogEntry.index)
@@ -232,16 +247,11 @@ def test_a_history_table_rebuilt_without_types_is_left_to_the_sequential_scan(lo
         ).all()
         size = db.session.scalar(sa.select(sa.func.count()).select_from(LogEntry))
         connection = db.session.connection()
-        # Same columns, no declared types (so no affinity), same rows.
-        for statement in (
-            "PRAGMA foreign_keys = OFF",
-            "PRAGMA legacy_alter_table = ON",
-            "ALTER TABLE instance_history RENAME TO typed_history",
-            f"CREATE TABLE instance_history (id INTEGER PRIMARY KEY, {COLUMNS.removeprefix('id, ')})",
-            f"INSERT INTO instance_history SELECT {COLUMNS} FROM typed_history",
-            "DROP TABLE typed_history",
-        ):
-            connection.exec_driver_sql(statement)
+        rebuild_without_types(
+            connection,
+            "instance_history",
+            "id, instance_id, kind, trigger, from_state, to_state, definition_version, actor_id, actor_label, comment, inputs, at",
+        )
         # The second instance's start row now says version 1.0; the first one's, in the same span, still says 1.
         (_, first), (altered, second) = starts[0], starts[1]
         connection.exec_driver_sql("UPDATE instance_history SET definition_version = 1.0 WHERE id = ?", (altered,))
@@ -249,15 +259,31 @@ def test_a_history_table_rebuilt_without_types_is_left_to_the_sequential_scan(lo
         assert db.session.connection().exec_driver_sql("SELECT typeof(definition_version) FROM instance_history WHERE id = ?", (altered,)).scalar() == "real"
         span = 1 << second.bit_length()
         assert first < second < span < size
+        parallel = []
+        monkeypatch.setattr(audit_module, "_parallel_audit", lambda *args: parallel.append(real_parallel(*args)) or parallel[-1])
         report = audit_log(parallel_from=0, span=span, processes=2)
-        assert report.processes == 1 and not report.ok
-        assert (
-            report.lines()[1]
-            == f"audit: FAILED, first problem at entry {second}: history row {altered} no longer matches what the log recorded: the row was altered"
-        )
-        # Without that check the workers would be fooled: this is what it guards against.
-        monkeypatch.setattr(audit_module, "_typed_history", lambda: True)
-        assert audit_log(parallel_from=0, span=span, processes=2).ok
+        # The workers ran and gave up; the sequential scan named the row.
+        assert parallel == [None] and report.processes == 1
+        first_problem = f"first problem at entry {second}: history row {altered} no longer matches what the log recorded: the row was altered"
+        assert report.lines()[1] == f"audit: FAILED, {first_problem}"
+
+
+@SQLITE_ONLY
+def test_a_history_id_kept_as_text_is_left_to_the_sequential_scan(logged, monkeypatch):
+    """SQLite would join "5" with row 5; the sequential scan sees no row "5", so the workers must not run on such a table."""
+    with logged.app_context():
+        index, history_id = db.session.execute(
+            sa.select(LogEntry.index, LogEntry.history_id).where(LogEntry.kind == "transition").order_by(LogEntry.index.desc())
+        ).first()
+        connection = db.session.connection()
+        rebuild_without_types(connection, "log_entries", '"index", kind, history_id, attestation_id, leaf_input, leaf_hash, created_at')
+        connection.exec_driver_sql('UPDATE log_entries SET history_id = CAST(history_id AS TEXT) WHERE "index" = ?', (index,))
+        db.session.commit()
+        report = audit_log(parallel_from=0, span=4, processes=2)
+        assert report.processes == 1
+        assert report.lines()[1] == f"audit: FAILED, first problem at entry {index}: history row {history_id} it records was deleted"
+        monkeypatch.setattr(audit_module, "_joinable", lambda: True)
+        assert audit_log(parallel_from=0, span=4, processes=2).ok
 
 
 def test_a_history_row_inserted_behind_the_logs_back_is_named(logged, audit):
