@@ -18,10 +18,11 @@ def build_registry():
     from .sandbox import register as register_sandbox
 
     registry = WorkflowRegistry()
-    register_attestations(registry)
     register_charters(registry)
     register_reviews(registry)
     register_sandbox(registry)
+    # Last: a transition's credential and log entry are written once the domains' effects are done.
+    register_attestations(registry)
     return registry
 
 
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from . import web
     from .accounts import views as account_views
+    from .attestations import sequencer
     from .attestations import views as attestation_views
     from .charters import views as charter_views
     from .charters.catalog import load_catalog
@@ -70,4 +72,5 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     for module in (main_views, account_views, instance_views, charter_views, attestation_views, register_views, review_views, sandbox_views):
         app.register_blueprint(module.bp)
     web.install(app)
+    sequencer.install(app)
     return app

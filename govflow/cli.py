@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -31,6 +32,7 @@ demo = AppGroup("demo", help="Demo data.")
 keys = AppGroup("keys", help="Ed25519 keys for attestations and the transparency log.")
 attest = AppGroup("attest", help="Attestations (signed credentials).")
 audit = AppGroup("audit", help="Tamper evidence.")
+log_group = AppGroup("log", help="The transparency log: its sequencer and its state.")
 charters = AppGroup("charters", help="Charters as data (workflows/charters/*.yaml).")
 committees = AppGroup("committees", help="Ethics committees, their members and voting rules.")
 
@@ -257,21 +259,27 @@ def tick_command(now_text: str | None, batch_size: int) -> None:
 @demo.command("load")
 def demo_load() -> None:
     """Load the demo accounts, organisations and commitments (running it twice changes nothing)."""
+    from .attestations.sequencer import integrate_all
     from .demo import load_demo
 
     created = load_demo()
     click.echo(f"demo data: {created} item(s) created" if created else "demo data: already loaded, nothing changed")
+    integrated = integrate_all()
+    if integrated:
+        click.echo(f"transparency log: {integrated} entries integrated")
 
 
 @keys.command("init")
 def keys_init() -> None:
     """Create the issuing key and the log-signing key when missing (idempotent); private keys never printed."""
     from .attestations.keys import init_keys
+    from .attestations.sequencer import integrate_all
     from .extensions import db
 
     for purpose, did, what in init_keys():
         click.echo(f"{purpose:12} {what:24} {did}")
     db.session.commit()
+    integrate_all()  # signs the log's first checkpoint (or integrates what is pending) with the key just made
 
 
 @keys.command("rotate")
@@ -308,6 +316,46 @@ def attest_verify(credential: str, keys_path: str | None, status_path: str | Non
     sys.exit(code)
 
 
+@attest.command("verify-ballots", with_appcontext=False)
+@click.argument("openings", type=click.Path(path_type=Path))
+@click.option("--keys", "keys_path", type=click.Path(path_type=Path), help="The key history (/.well-known/govflow-keys.json).")
+@click.option("--credential", "credential_path", type=click.Path(path_type=Path), help="The decision's credential, to check it names this tally.")
+def attest_verify_ballots(openings: Path, keys_path: Path | None, credential_path: Path | None) -> None:
+    """Check a published vote's opened ballots offline (/decisions/<id>/ballots.json): every counted ballot was logged
+    before the close, one per voter, and the tally is made of exactly them. Exit 0 when everything holds."""
+    from .attestations.verify import verify_ballot_files
+
+    text, code = verify_ballot_files(openings, keys_path, credential_path)
+    click.echo(text)
+    sys.exit(code)
+
+
+@log_group.command("sequencer")
+@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between rounds.")
+@click.option("--once", is_flag=True, help="Integrate what is pending, sign a checkpoint and stop.")
+def log_sequencer(interval: float, once: bool) -> None:
+    """Integrate pending log entries and sign checkpoints (run it as a service when GOVFLOW_SEQUENCER=off)."""
+    from .attestations.sequencer import integrate_all, run_forever
+
+    if once:
+        click.echo(f"log: {integrate_all()} entries integrated")
+        return
+    click.echo(f"log sequencer: a round every {interval} s (Ctrl-C to stop)")
+    with contextlib.suppress(KeyboardInterrupt):
+        run_forever(interval)
+
+
+@log_group.command("status")
+def log_status() -> None:
+    """The log's size, its pending entries and its latest checkpoint."""
+    from .attestations.log import latest_head, log_size, pending_count
+
+    head = latest_head()
+    click.echo(f"entries integrated: {log_size()}")
+    click.echo(f"entries pending:    {pending_count()}")
+    click.echo("latest checkpoint:" + ("\n" + head.checkpoint if head is not None else " none yet"))
+
+
 @audit.command("verify")
 def audit_verify() -> None:
     """Recompute the transparency log from the database and name the first entry that was tampered with."""
@@ -325,6 +373,7 @@ cli.add_command(charters)
 cli.add_command(committees)
 cli.add_command(attest)
 cli.add_command(audit)
+cli.add_command(log_group)
 cli.add_command(users)
 cli.add_command(demo)
 

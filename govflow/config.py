@@ -49,4 +49,9 @@ def load_config(instance_path: Path) -> dict:
         "GOVFLOW_BASE_URL": os.environ.get("GOVFLOW_BASE_URL", "http://127.0.0.1:5000"),
         # Private signing keys (files, mode 0600); GOVFLOW_ATTESTATION_KEY / GOVFLOW_LOG_KEY (PEM) override them.
         "GOVFLOW_KEYS_DIR": os.environ.get("GOVFLOW_KEYS_DIR"),
+        # Where the log's sequencer runs: a thread in each app process (thread), after each commit (inline), or
+        # nowhere in the app because `govflow log sequencer` runs as a service (off). See docs/operations.md.
+        "GOVFLOW_SEQUENCER": os.environ.get("GOVFLOW_SEQUENCER", "thread"),
+        # The log's checkpoint origin (and its key's name); default: the base URL without its scheme, then /log.
+        "GOVFLOW_LOG_ORIGIN": os.environ.get("GOVFLOW_LOG_ORIGIN"),
     }

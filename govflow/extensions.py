@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -30,3 +31,18 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def lock_row(model, key):
+    """``model``'s row ``key``, locked for the rest of the transaction and read after any concurrent writer committed.
+
+    PostgreSQL takes a row lock (``SELECT … FOR UPDATE``). SQLite has no row locks and reads outside a write
+    transaction, so a no-op write takes the database's write lock first (waiting for the other writer to commit) and
+    the reads that follow see what it committed.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        mapper = sa.inspect(model)
+        column = mapper.primary_key[0]
+        keys = key if isinstance(key, tuple) else (key,)
+        db.session.execute(sa.update(model).where(*(c == k for c, k in zip(mapper.primary_key, keys, strict=True))).values({column.key: column}))
+    return db.session.get(model, key, with_for_update=True, populate_existing=True)

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from govflow import create_app
+from govflow.attestations.merkle import EMPTY_ROOT
 from govflow.extensions import db
 
 PG_URL = os.environ.get("GOVFLOW_TEST_DATABASE_URL")
@@ -47,6 +48,8 @@ def make_app(tmp_path, **config):
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test-secret",
         "GOVFLOW_KEYS_DIR": str(tmp_path / "keys"),
+        # The log's sequencer runs right after each commit that wrote entries: tests see integrated entries at once.
+        "GOVFLOW_SEQUENCER": "inline",
         # Concurrency tests run 20 sessions at once; the default pool (5 + 10) would make them wait on each other.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 25, "max_overflow": 5},
     }
@@ -57,15 +60,17 @@ def make_app(tmp_path, **config):
             names = ", ".join(t.name for t in db.metadata.sorted_tables)
             with db.engine.begin() as conn:
                 conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-                conn.execute(sa.text("INSERT INTO log_state (id, size, frontier, attestations_issued) VALUES (1, 0, '[]', 0)"))
+                conn.execute(sa.text("INSERT INTO log_state (id, size, root_hash) VALUES (1, 0, :root)"), {"root": EMPTY_ROOT})
         else:
             db.create_all()
         from govflow.attestations.keys import init_keys
+        from govflow.attestations.sequencer import integrate_all
         from govflow.instances.services import get_engine, register_definitions
 
         register_definitions(get_engine())
         init_keys()
         db.session.commit()
+        integrate_all()  # the empty log's first checkpoint
     return app
 
 

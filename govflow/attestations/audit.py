@@ -1,19 +1,28 @@
-"""``govflow audit verify``: recompute the log from the database and name the first entry that was tampered with.
+"""``govflow audit verify``: recompute the log from the database and name the first tampered row of each kind.
 
-It checks that indexes run without gaps, that each leaf hash matches its content, that each entry still matches
-the history row, credential or revocation it records, that history rows appear in order and none is missing
-from the log, and that every signed tree head matches the recomputed root and carries a valid signature.
+It checks, from the rows alone:
 
-A large log is first checked by worker processes, one per CPU, in aligned spans of 2^k entries: the Merkle frontier
-at any size inside span c is the frontier of the c span roots before it followed by the span's own, so each span is
-checked on its own. The parent folds the span roots, checks the tree heads, and checks that the history rows the
-spans matched run in order and are as many as the table holds (a row inserted behind the log's back makes the
-counts differ). That pass only tells a clean log from one that is not; when it finds anything, the sequential scan
-runs and names the first problem.
+- **entries**: indexes run from 0 without a gap; each leaf hash matches its leaf input; each leaf input is the
+  commitment to the act it records, rebuilt from the act's row and the entry's salt (a history row, a credential, a
+  revocation, a ballot, a tally, a recusal, an exclusion, a declaration, a scoring sheet), pending entries included;
+- **coverage**: every history row, credential and revocation has its entry, once; every ballot and scoring sheet
+  matches its latest entry, and every other logged act its entry;
+- **the tree**: every stored tile (the tree's nodes, C2SP tlog-tiles) equals the one recomputed from the leaves, and
+  the sequencer's state holds the right size and root;
+- **tree heads**: every signed tree head and checkpoint matches the recomputed root at its size, and its signatures
+  hold;
+- **what users see**: every instance's state, version, definition version and deadline equal what its last history
+  row (the logged one) says.
+
+A large log is first checked by worker processes, one per CPU, in aligned spans of 2^k entries: each span's leaf
+hashes and frontier are computed on their own, and the parent folds the span roots, compares tiles and tree heads and
+runs the other checks. That pass only tells a clean log from one that is not; when it finds anything, the sequential
+scan runs and names the first problem of each kind.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gc
 import hashlib
@@ -21,54 +30,57 @@ import itertools
 import multiprocessing
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import orjson
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..instances.models import InstanceHistory, WorkflowInstance
-from . import merkle
+from ..instances.services import get_registry
+from . import entries, merkle, tiles
 from .credentials import public_key_from_multibase
-from .log import log_size, revocation_payload, transition_entry, transition_entry_builder
-from .models import LogEntry, LogState, SigningKey, TreeHead
+from .models import LogEntry, LogState, LogTile, SigningKey, TreeHead
+from .note import NoteError, verify_checkpoint
 from .sth import TreeHeadError, verify_tree_head
 
 MAX_PROBLEMS = 20
 # Below this many entries the sequential scan takes well under a second: starting workers would not pay.
 PARALLEL_FROM = 50_000
-# Entries per worker task (a power of two, so spans are whole Merkle subtrees): a tenth of a second of work, small
-# enough for the processes to finish the log at nearly the same time.
+# Entries per worker task (a power of two, so spans are whole Merkle subtrees and whole tiles).
 SPAN = 1 << 13
 _BATCH = 1024  # rows a worker fetches at a time
+KINDS_ORDER = ("entry", "tile", "tree head", "instance", "act")
 
-_HISTORY_SQL = (
-    "SELECT id, instance_id, definition_version, kind, trigger, from_state, to_state, actor_id, at, comment, inputs FROM instance_history ORDER BY id"
+# One row per entry with the history row it records (if any), for the driver's own cursor (? placeholders). The kind
+# is compared in Python, byte for byte (a column rebuilt with a case-blind collation would let SQL take "Transition"
+# for "transition"). Attestations are read apart, for the few entries that name one.
+_ENTRY_SQL = (
+    'SELECT l."index", l.id, l.kind, l.salt, l.leaf_input, l.leaf_hash, l.attestation_id, l.ref, '
+    "h.id, h.instance_id, h.definition_version, h.kind, h.trigger, h.from_state, h.to_state, h.actor_id, h.at, h.comment, h.inputs, "
+    "h.instance_version, h.due_at, h.due_trigger FROM log_entries l LEFT JOIN instance_history h ON h.id = l.history_id "
 )
-_ATTESTATIONS_SQL = "SELECT id, uid, credential, revoked_at, revocation_reason FROM attestations"
-# One row per entry of a span with the history row it records, for the driver's own cursor (? placeholders). The
-# attestation an entry names is read apart, for the few entries without a history row: each column costs every row
-# the making of a Python object. The kind is compared in Python, byte for byte (a column rebuilt with a case-blind
-# collation would let SQL take "Transition" for "transition").
-_SPAN_SQL = (
-    'SELECT l."index", l.leaf_input, l.leaf_hash, l.kind, h.id, h.instance_id, h.definition_version, h.kind, h.trigger, h.from_state, '
-    "h.to_state, h.actor_id, h.at, h.comment, h.inputs FROM log_entries l "
-    'LEFT JOIN instance_history h ON h.id = l.history_id AND h.id BETWEEN ? AND ? WHERE l."index" >= ? AND l."index" < ? ORDER BY l."index"'
+_SPAN_SQL = _ENTRY_SQL + 'WHERE l."index" >= ? AND l."index" < ? ORDER BY l."index"'
+_ATTESTATIONS = sa.text("SELECT id, uid, credential, revoked_at, revocation_reason FROM attestations WHERE id IN :ids").bindparams(
+    sa.bindparam("ids", expanding=True)
 )
-_SPAN_OTHERS = sa.text('SELECT "index", kind, attestation_id FROM log_entries WHERE "index" IN :indexes').bindparams(sa.bindparam("indexes", expanding=True))
-_SPAN_BOUNDS = sa.text('SELECT min(history_id), max(history_id) FROM log_entries WHERE "index" >= :start AND "index" < :end')
-_SPAN_ATTESTATIONS = sa.text(_ATTESTATIONS_SQL + " WHERE id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
-_ALL_IDS = (-(2**63), 2**63 - 1)  # bounds that leave out no history row
+_INSTANCE_STATES = (
+    "SELECT i.id, i.status, i.version, i.definition_version, i.due_at, i.due_trigger, h.to_state, h.instance_version, h.definition_version, "
+    "h.due_at, h.due_trigger FROM workflow_instances i LEFT JOIN instance_history h ON h.id = "
+    "(SELECT max(h2.id) FROM instance_history h2 WHERE h2.instance_id = i.id) ORDER BY i.id"
+)
 
 
 @dataclass
 class AuditReport:
-    """What the audit found; ``problems`` are (entry index, sentence), first problem first."""
+    """What the audit found; ``problems`` are (kind, position, sentence), in the order found."""
 
     entries: int = 0
+    pending: int = 0
     history_rows: int = 0
     tree_heads: int = 0
-    problems: list[tuple[int, str]] = field(default_factory=list)
+    instances: int = 0
+    problems: list[tuple[str, int, str]] = field(default_factory=list)
     processes: int = 1
 
     @property
@@ -76,74 +88,53 @@ class AuditReport:
         """True when nothing was found."""
         return not self.problems
 
-    def add(self, index: int, message: str) -> None:
-        """Record a problem (the list is capped; the first ones matter most)."""
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append((index, message))
+    def add(self, index: int, message: str, kind: str = "entry") -> None:
+        """Record a problem at ``index`` (an entry index, a tile number, a tree size, an instance id...)."""
+        if len(self.problems) < MAX_PROBLEMS or not any(k == kind for k, _, _ in self.problems):
+            self.problems.append((kind, index, message))
+
+    def first(self, kind: str) -> tuple[int, str] | None:
+        """The first problem of ``kind`` (lowest position), or None."""
+        found = sorted((p for p in self.problems if p[0] == kind), key=lambda p: p[1])
+        return (found[0][1], found[0][2]) if found else None
 
     def lines(self) -> list[str]:
-        """The report as lines of text."""
-        head = f"audit: {self.entries} log entries, {self.history_rows} history rows, {self.tree_heads} signed tree heads checked"
+        """The report as lines of text: a summary, then the first problem of each kind, then the others."""
+        head = (
+            f"audit: {self.entries} log entries ({self.pending} pending), {self.history_rows} history rows, "
+            f"{self.tree_heads} signed tree heads, {self.instances} instances checked"
+        )
         if self.processes > 1:
             head += f" by {self.processes} processes"
         if self.ok:
-            return [head, "audit: OK, the log matches the database and every signed tree head"]
-        # Stable sort: at one entry, what was found first (its own content) comes before what follows from it.
-        ordered = sorted(self.problems, key=lambda p: p[0])
-        first_index, first = ordered[0]
-        out = [head, f"audit: FAILED, first problem at entry {first_index}: {first}"]
-        out += [f"  entry {i}: {m}" for i, m in ordered[1:]]
+            return [head, "audit: OK, the log matches the database, its stored tree and every signed tree head, and every instance its history"]
+        out = [head]
+        for kind in KINDS_ORDER:
+            first = self.first(kind)
+            if first is not None:
+                out.append(f"audit: FAILED, first problem at {kind} {first[0]}: {first[1]}")
+        # Stable sort: at one position, what was found first (its own content) comes before what follows from it.
+        for kind, index, message in sorted(self.problems, key=lambda p: (KINDS_ORDER.index(p[0]), p[1])):
+            if (index, message) != self.first(kind):
+                out.append(f"  {kind} {index}: {message}")
         return out
 
 
-def _check_head(report: AuditReport, head: TreeHead, root: bytes, keys: dict) -> None:
-    if head.root_hash != root:
-        report.add(
-            head.tree_size - 1, f"the signed tree head of size {head.tree_size} does not match the log: an entry before it was altered, deleted or reordered"
-        )
-        return
-    sth = {"tree_size": head.tree_size, "timestamp": head.timestamp, "sha256_root_hash": _b64(head.root_hash), "tree_head_signature": head.signature}
-    try:
-        verify_tree_head(keys[head.key_id], sth)
-    except (TreeHeadError, KeyError) as exc:
-        report.add(head.tree_size - 1, f"the signature of the tree head of size {head.tree_size} does not hold: {exc}")
-
-
 def _b64(data: bytes) -> str:
-    import base64
-
     return base64.b64encode(data).decode("ascii")
 
 
-def _stream(stack: contextlib.ExitStack, sql: str, chunk: int):
-    """Rows of a plain SQL query, as the driver returns them (no per-row type processing: the audit reads millions).
-
-    The result (a server-side cursor on PostgreSQL) is closed when ``stack`` closes, even if the scan stops early.
-    """
-    result = stack.enter_context(db.session.connection().execution_options(yield_per=chunk).exec_driver_sql(sql))
+def _stream(stack: contextlib.ExitStack, sql: str, chunk: int, parameters: tuple = ()) -> Iterator[tuple]:
+    """Rows of a plain SQL query (``?`` placeholders), as the driver returns them (no per-row type processing)."""
+    connection = db.session.connection()
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    result = stack.enter_context(connection.execution_options(yield_per=chunk).exec_driver_sql(sql, parameters))
     return itertools.chain.from_iterable(result.partitions(chunk))
 
 
-def _inputs(value) -> dict | None:
-    if isinstance(value, str):
-        return orjson.loads(value) if value not in ("{}", "null") else None
-    return value
-
-
-def audit_log(chunk: int = 20_000, parallel_from: int = PARALLEL_FROM, span: int = SPAN, processes: int | None = None) -> AuditReport:
-    """Recompute everything from the database; return the report (problems name entries, first first)."""
-    # A log of ``parallel_from`` entries or more goes to ``processes`` workers (default: one per CPU this process may
-    # use), ``span`` entries per task; ``chunk`` is how many rows the sequential scan fetches at a time.
-    if span < 1 or span & (span - 1):
-        raise ValueError(f"the span of a worker task must be a power of two, got {span}")
-    size = log_size()
-    processes = min(_cpus() if processes is None else processes, (size + span - 1) // span)
-    if processes > 1 and size >= parallel_from and _shareable(db.engine.url) and _joinable():
-        report = _parallel_audit(size, span, processes)
-        if report is not None:
-            return report
-    with contextlib.ExitStack() as stack:
-        return _audit(stack, chunk)
+def _bytes(value) -> bytes | None:
+    return bytes(value) if value is not None and value.__class__ is not bytes else value
 
 
 def _cpus() -> int:
@@ -157,75 +148,339 @@ def _shareable(url: sa.URL) -> bool:
     return url.database not in (None, "", ":memory:") and not url.database.startswith("file::memory:") and url.query.get("mode") != "memory"
 
 
-def _joinable() -> bool:
-    """Whether the workers' join matches an entry only with the history row the sequential scan would match it with.
+# -- checking one entry --------------------------------------------------------------------------------------------
+class EntryChecker:
+    """Rebuilds what an entry commits to from the rows it records; one per process (it keeps encoded parts)."""
 
-    On SQLite a ``history_id`` kept as text ("5") in a column without integer affinity would still join row 5 (the
-    comparison takes the id's integer affinity), where the sequential scan finds no row 5; the declared type settles
-    it, and both must be tables (a view reports declared types its rows need not have). PostgreSQL refuses to compare
-    an integer with text.
-    """
-    if db.engine.dialect.name != "sqlite":
-        return True
-    connection = db.session.connection()
-    kinds = dict(connection.exec_driver_sql("SELECT name, type FROM sqlite_master WHERE name IN ('log_entries', 'instance_history')").all())
-    declared = {row[1]: (row[2] or "").upper() for row in connection.exec_driver_sql("PRAGMA table_info(log_entries)")}
-    return kinds == {"log_entries": "table", "instance_history": "table"} and "INT" in declared.get("history_id", "")
+    def __init__(self, workflow_of, attestation_rows):
+        self.build = entries.transition_entry_builder(workflow_of)
+        self.attestation_rows = attestation_rows  # ids -> {id: (uid, credential, revoked_at, reason)}
+
+    def transition_problem(self, row: tuple) -> str | None:
+        """Why a transition entry (a row of _ENTRY_SQL) does not match its history row; None when it does."""
+        leaf_input, salt, h_id = row[4], row[3], row[8]
+        if h_id is None:
+            return "the history row it records was deleted"
+        content = self.build(*row[9:22])
+        if entries.leaf_of("transition", content, _bytes(salt)) != leaf_input:
+            return f"history row {h_id} no longer matches what the log recorded: the row was altered"
+        return None
+
+    def attestation_problems(self, rows: list[tuple]) -> dict[int, str]:
+        """Why attestation and revocation entries no longer match the attestations table, by entry index."""
+        found = {}
+        refs = sorted({row[6] for row in rows if row[6] is not None})
+        known = self.attestation_rows(refs)
+        for row in rows:
+            index, kind, salt, leaf_input, ref = row[0], row[2], _bytes(row[3]), row[4], row[6]
+            if ref is None:
+                found[index] = f"its kind says {kind} but it names no attestation: the entry was altered"
+                continue
+            if ref not in known:
+                found[index] = f"the attestation {ref} it records was deleted"
+                continue
+            uid, credential, revoked_at, reason = known[ref]
+            if kind == "attestation":
+                if entries.leaf_of("attestation", credential.encode("utf-8"), None) != leaf_input:
+                    found[index] = f"attestation urn:uuid:{uid} no longer matches the signed credential the log recorded"
+            elif revoked_at is None or entries.leaf_of("revocation", entries.revocation_entry(uid, revoked_at, reason), salt) != leaf_input:
+                found[index] = f"the revocation of attestation urn:uuid:{uid} was altered or undone"
+        return found
 
 
-def _attestation_problem(kind: str, attestation_ref: int | None, leaf_input: bytes, attestations: dict) -> str | None:
-    """Why an attestation or revocation entry no longer matches the attestations table; None when it does."""
-    if attestation_ref is None:
-        return f"its kind says {kind} but it names no attestation: the entry was altered"
-    if attestation_ref not in attestations:
-        return f"the attestation {attestation_ref} it records was deleted"
-    uid, credential, revoked_at, reason = attestations[attestation_ref]
-    if kind == "attestation":
-        if credential.encode("utf-8") != leaf_input:
-            return f"attestation urn:uuid:{uid} no longer matches the signed credential the log recorded"
-    elif revocation_payload(uid, revoked_at, reason) != leaf_input:
-        return f"the revocation of attestation urn:uuid:{uid} was altered or undone"
-    return None
+def _attestation_rows(connection):
+    def read(ids: list[int]) -> dict:
+        out = {}
+        for first in range(0, len(ids), 500):  # within any SQLite's limit on bound parameters
+            out.update((row[0], row[1:]) for row in connection.execute(_ATTESTATIONS, {"ids": ids[first : first + 500]}))
+        return out
+
+    return read
 
 
-def _parallel_audit(size: int, span: int, processes: int) -> AuditReport | None:
-    """The audit of a log of ``size`` entries by worker processes; None when anything is amiss (to be named sequentially)."""
+# -- the sequential scan ---------------------------------------------------------------------------------------------
+def _keys_and_heads() -> tuple[dict, dict[int, TreeHead]]:
+    keys = {k.id: public_key_from_multibase(k.public_key_multibase) for k in db.session.scalars(sa.select(SigningKey))}
+    return keys, {h.tree_size: h for h in db.session.scalars(sa.select(TreeHead))}
+
+
+def _check_head(report: AuditReport, head: TreeHead, root: bytes, keys: dict) -> None:
+    report.tree_heads += 1
+    if head.root_hash != root:
+        report.add(head.tree_size, "it does not match the log: an entry before it was altered, deleted or reordered", "tree head")
+        return
+    sth = {"tree_size": head.tree_size, "timestamp": head.timestamp, "sha256_root_hash": _b64(head.root_hash), "tree_head_signature": head.signature}
+    try:
+        key = keys[head.key_id]
+        verify_tree_head(key, sth)
+        origin = (head.checkpoint or "").split("\n", 1)[0]
+        checkpoint = verify_checkpoint(head.checkpoint, origin, key)
+        if checkpoint.size != head.tree_size or checkpoint.root != head.root_hash:
+            raise NoteError("the checkpoint states another tree than the tree head")
+    except (TreeHeadError, NoteError, KeyError) as exc:
+        report.add(head.tree_size, f"its signature or checkpoint does not hold: {exc}", "tree head")
+
+
+class _TileCheck:
+    """Compares the tiles recomputed from the leaves with the stored ones, level by level."""
+
+    def __init__(self, report: AuditReport):
+        self.report = report
+        self.stored = {(level, idx): bytes(data) for level, idx, data in db.session.execute(sa.select(LogTile.level, LogTile.idx, LogTile.hashes))}
+
+    def check(self, size: int, level_hashes: dict[int, bytearray]) -> None:
+        """``level_hashes[L]`` holds the concatenated hashes of tree level 8L (level 0: every leaf hash)."""
+        expected: set[tuple[int, int]] = set()
+        for level, data in sorted(level_hashes.items()):
+            for index in range(0, (len(data) + tiles.TILE_BYTES - 1) // tiles.TILE_BYTES):
+                tile = bytes(data[index * tiles.TILE_BYTES : (index + 1) * tiles.TILE_BYTES])
+                expected.add((level, index))
+                if self.stored.get((level, index)) != tile:
+                    self.report.add(self._position(level, index), f"stored tile {level}/{index} does not match the tree's nodes: it was altered", "tile")
+        for level, index in sorted(set(self.stored) - expected):
+            self.report.add(self._position(level, index), f"stored tile {level}/{index} lies beyond the log's {size} entries", "tile")
+
+    @staticmethod
+    def _position(level: int, index: int) -> int:
+        return index * tiles.WIDTH ** (level + 1)  # the first entry the tile covers: tiles are named in the log's order
+
+
+def _sequential(stack: contextlib.ExitStack, chunk: int) -> AuditReport:
+    report = AuditReport()
     keys, heads = _keys_and_heads()
-    report = AuditReport(entries=size, history_rows=db.session.scalar(sa.select(sa.func.count()).select_from(InstanceHistory)) or 0)
-    # The spans below prove that each index in [0, size) is there once, in order; the count proves nothing lies beyond.
-    if db.session.scalar(sa.select(sa.func.count()).select_from(LogEntry)) != size or any(s > size for s in heads):
+    workflows = dict(db.session.execute(sa.select(WorkflowInstance.id, WorkflowInstance.workflow)).all())
+    checker = EntryChecker(workflows.get, _attestation_rows(db.session.connection()))
+    frontier: list[bytes] = []
+    level_hashes: dict[int, bytearray] = {0: bytearray()}
+    others: list[tuple] = []  # acts recorded outside history and attestations, checked against their sources at the end
+    attested: list[tuple] = []
+    sha256 = hashlib.sha256
+    expected = 0
+    rows = _stream(stack, _ENTRY_SQL + 'WHERE l."index" IS NOT NULL ORDER BY l."index"', chunk)
+    for row in rows:
+        index, kind, leaf_input, leaf = row[0], row[2], _bytes(row[4]), _bytes(row[5])
+        row = (index, row[1], kind, row[3], leaf_input, leaf, *row[6:])
+        if index != expected:
+            what = "deleted" if index > expected else "duplicated or reordered"
+            report.add(expected, f"the log jumps from entry {expected - 1} to entry {index}: entries were {what}")
+            break
+        if sha256(b"\x00" + leaf_input).digest() != leaf:
+            report.add(index, "its leaf hash does not match its content: the entry was altered")
+        if kind == "transition":
+            problem = checker.transition_problem(row)
+            if problem:
+                report.add(index, problem)
+        elif row[8] is not None:
+            report.add(index, f"its kind says {kind} but it records history row {row[8]}: the entry was altered")
+        elif kind in ("attestation", "revocation"):
+            attested.append(row)
+        else:
+            others.append(row)
+        # The frontier update of merkle.frontier_push, inlined, keeping every node of a tile level (heights 8, 16...).
+        node, n, height = leaf, index, 0
+        while n & 1:
+            node = sha256(b"\x01" + frontier.pop() + node).digest()
+            n >>= 1
+            height += 1
+            if height & 7 == 0:
+                level_hashes.setdefault(height >> 3, bytearray()).extend(node)
+        frontier.append(node)
+        level_hashes[0].extend(leaf)
+        expected += 1
+        head = heads.get(expected)
+        if head is not None:
+            _check_head(report, head, merkle.frontier_root(frontier), keys)
+    report.entries = expected
+    for index, message in checker.attestation_problems(attested).items():
+        report.add(index, message)
+    _finish(report, stack, chunk, checker, others, heads, keys, level_hashes, merkle.frontier_root(frontier))
+    return report
+
+
+def _finish(report, stack, chunk, checker, others, heads, keys, level_hashes, root) -> None:
+    """The checks after the scan of the integrated entries: pending entries, sources, tiles, heads, state, instances."""
+    size = report.entries
+    state = db.session.execute(sa.select(LogState.size, LogState.root_hash).where(LogState.id == 1)).one_or_none()
+    if state is None or state[0] != size:
+        report.add(size, f"the sequencer's state says {state[0] if state else 'nothing'} entries but {size} were found: entries were deleted or added")
+    elif _bytes(state[1]) != root:
+        report.add(size, "the sequencer's stored root does not match the entries", "tree head")
+    for tree_size in sorted(s for s in heads if s > size):
+        report.add(tree_size, f"it covers {tree_size} entries but only {size} remain: entries were deleted", "tree head")
+    if 0 in heads:
+        _check_head(report, heads[0], merkle.EMPTY_ROOT, keys)
+    _TileCheck(report).check(size, level_hashes)
+    # Pending entries: not in the tree yet, but they must commit to their acts all the same.
+    attested = []
+    for row in _stream(stack, _ENTRY_SQL + 'WHERE l."index" IS NULL ORDER BY l.id', chunk):
+        report.pending += 1
+        entry_id, kind, leaf_input, leaf = row[1], row[2], _bytes(row[4]), _bytes(row[5])
+        row = (-entry_id, entry_id, kind, row[3], leaf_input, leaf, *row[6:])  # pending entries are named by -id
+        if hashlib.sha256(b"\x00" + leaf_input).digest() != leaf:
+            report.add(-entry_id, f"pending entry {entry_id}: its leaf hash does not match its content: the entry was altered")
+        elif kind == "transition":
+            problem = checker.transition_problem(row)
+            if problem:
+                report.add(-entry_id, f"pending entry {entry_id}: {problem}")
+        elif kind in ("attestation", "revocation"):
+            attested.append(row)
+        else:
+            others.append(row)
+    for index, message in checker.attestation_problems(attested).items():
+        report.add(index, f"pending entry {-index}: {message}")
+    _check_coverage(report)
+    _check_sources(report, others)
+    _check_instances(report, stack, chunk)
+
+
+def _entry_label(index: int) -> str:
+    return f"pending entry {-index}" if index < 0 else f"entry {index}"
+
+
+def _check_coverage(report: AuditReport) -> None:
+    """Every history row, credential and revocation has one entry, and no entry records a row twice."""
+    history = db.session.scalar(sa.select(sa.func.count()).select_from(InstanceHistory)) or 0
+    report.history_rows = history
+    logged, distinct = db.session.execute(
+        sa.select(sa.func.count(LogEntry.id), sa.func.count(LogEntry.history_id.distinct())).where(LogEntry.kind == "transition")
+    ).one()
+    if logged != distinct:
+        report.add(report.entries, "a history row is recorded by two entries: an entry was duplicated")
+    if distinct != history:
+        missing = db.session.scalar(
+            sa.select(sa.func.min(InstanceHistory.id)).where(~sa.exists().where(LogEntry.history_id == InstanceHistory.id, LogEntry.kind == "transition"))
+        )
+        if missing is not None:
+            report.add(report.entries, f"history row {missing} is not in the log: it was inserted behind the log's back")
+    from .models import Attestation
+
+    unlogged = db.session.scalar(
+        sa.select(sa.func.min(Attestation.id)).where(~sa.exists().where(LogEntry.attestation_id == Attestation.id, LogEntry.kind == "attestation"))
+    )
+    if unlogged is not None:
+        report.add(report.entries, f"attestation {unlogged} is not in the log: it was inserted behind the log's back")
+    unrevoked = db.session.scalar(
+        sa.select(sa.func.min(Attestation.id)).where(
+            Attestation.revoked_at.is_not(None), ~sa.exists().where(LogEntry.attestation_id == Attestation.id, LogEntry.kind == "revocation")
+        )
+    )
+    if unrevoked is not None:
+        report.add(report.entries, f"the revocation of attestation {unrevoked} is not in the log: it was recorded behind the log's back")
+
+
+def _check_sources(report: AuditReport, rows: list[tuple]) -> None:
+    """Entries of acts outside history and attestations (ballots, tallies, recusals...) against their sources."""
+    by_kind: dict[str, dict[str, list[tuple]]] = {}
+    for row in rows:
+        by_kind.setdefault(row[2], {}).setdefault(row[7], []).append(row)
+    sources = get_registry().log_sources
+    for kind in entries.KINDS:
+        if kind in ("transition", "attestation", "revocation"):
+            continue
+        logged = by_kind.pop(kind, {})
+        source = sources.get(kind)
+        if source is None:
+            continue
+        seen = set()
+        for ref, content in source():
+            seen.add(ref)
+            found = logged.get(ref)
+            if not found:
+                report.add(report.entries, f"{kind} {ref} is not in the log: it was recorded behind the log's back", "act")
+                continue
+            # Ballots and sheets change in place and each change is logged: the row must match its latest entry.
+            checked = [max(found, key=lambda r: r[1])] if kind in entries.LATEST_ONLY else found
+            for row in checked:
+                if entries.leaf_of(kind, content, _bytes(row[3])) != row[4]:
+                    report.add(row[0], f"{kind} {ref} no longer matches what {_entry_label(row[0])} recorded: it was altered", "act")
+        for ref in sorted(set(logged) - seen):
+            row = logged[ref][0]
+            report.add(row[0], f"the {kind} {ref} that {_entry_label(row[0])} records was deleted", "act")
+    for kind, refs in by_kind.items():
+        row = next(iter(refs.values()))[0]
+        report.add(row[0], f"{_entry_label(row[0])} has an unknown kind {kind!r}: the entry was altered")
+
+
+def _check_instances(report: AuditReport, stack: contextlib.ExitStack, chunk: int) -> None:
+    """Every instance's current row equals what its last history row (logged) says."""
+    names = ("state", "version", "definition version", "deadline", "deadline's step")
+    for row in _stream(stack, _INSTANCE_STATES, chunk):
+        report.instances += 1
+        instance_id, current, logged = row[0], row[1:6], row[6:11]
+        if logged[0] is None:
+            report.add(instance_id, "it has no history row: it was inserted behind the log's back", "instance")
+            continue
+        for name, now, then in zip(names, current, logged, strict=True):
+            if now != then:
+                report.add(instance_id, f"its {name} is {now!r} but its last logged history row says {then!r}: the instance was altered", "instance")
+                break
+
+
+def audit_log(chunk: int = 20_000, parallel_from: int = PARALLEL_FROM, span: int = SPAN, processes: int | None = None) -> AuditReport:
+    """Recompute everything from the database; return the report (the first problem of each kind first)."""
+    if span < 1 or span & (span - 1):
+        raise ValueError(f"the span of a worker task must be a power of two, got {span}")
+    size = db.session.scalar(sa.select(LogState.size).where(LogState.id == 1)) or 0
+    processes = min(_cpus() if processes is None else processes, (size + span - 1) // span)
+    if processes > 1 and size >= parallel_from and _shareable(db.engine.url):
+        with contextlib.ExitStack() as stack:
+            report = _parallel(stack, chunk, size, span, processes)
+        if report is not None:
+            return report
+    with contextlib.ExitStack() as stack:
+        return _sequential(stack, chunk)
+
+
+# -- the parallel pass -------------------------------------------------------------------------------------------------
+def _parallel(stack: contextlib.ExitStack, chunk: int, size: int, span: int, processes: int) -> AuditReport | None:
+    """The audit of ``size`` integrated entries by worker processes; None when anything is amiss (named sequentially)."""
+    keys, heads = _keys_and_heads()
+    if db.session.scalar(sa.select(sa.func.count()).select_from(LogEntry).where(LogEntry.index.is_not(None))) != size:
         return None
     tasks = []
     for start in range(0, size, span):
         end = min(start + span, size)
-        # The span's frontier is wanted at its end and at every signed tree head inside it.
         tasks.append((start, end, sorted({s - start for s in heads if start < s < end} | {end - start})))
     workflows = dict(db.session.execute(sa.select(WorkflowInstance.id, WorkflowInstance.workflow)).all())
-    found = []
+    report = AuditReport(entries=size)
+    top: list[bytes] = []  # the frontier of the spans already folded, a tree whose leaves are span roots
+    final: list[bytes] = []
+    level_hashes: dict[int, bytearray] = {0: bytearray(), 1: bytearray()}
+    others: list[tuple] = []
     with _pool_context().Pool(processes, initializer=_start_worker, initargs=(db.engine.url, workflows)) as pool:
-        for result in pool.imap(_check_span, tasks):
+        for number, ((start, end, _), result) in enumerate(zip(tasks, pool.imap(_check_span, tasks), strict=True)):
             if result is None:
                 return None
-            found.append(result)
-    top: list[bytes] = []  # the frontier of the spans already folded, a tree whose leaves are span roots
-    last_history = matched = 0
-    for number, ((start, end, _), (frontiers, first_history, span_last, span_matched)) in enumerate(zip(tasks, found, strict=True)):
-        if span_matched:
-            # Within a span ids only increase; across spans they must too, so no history row is matched twice.
-            if first_history <= last_history:
-                return None
-            last_history, matched = span_last, matched + span_matched
-        for local_size, frontier in frontiers.items():
-            head = heads.get(start + local_size)
-            if head is not None:
-                report.tree_heads += 1
-                _check_head(report, head, merkle.frontier_root(top + frontier), keys)
-        if end - start == span:
-            merkle.frontier_push(top, number, frontiers[span][0])
-    if matched != report.history_rows or not report.ok:
+            frontiers, leaves, tile_roots, span_others = result
+            others += span_others
+            level_hashes[0] += leaves
+            level_hashes[1] += tile_roots
+            for local_size, frontier in frontiers.items():
+                head = heads.get(start + local_size)
+                if head is not None:
+                    _check_head(report, head, merkle.frontier_root(top + frontier), keys)
+            final = top + frontiers[end - start]
+            if end - start == span:
+                merkle.frontier_push(top, number, frontiers[span][0])
+    if not report.ok:
         return None
+    if span < tiles.WIDTH:  # the spans were smaller than a tile: its roots are made here
+        level_hashes[1] = _roots_of_full_tiles(level_hashes[0])
+    level = 1
+    while len(level_hashes[level]) >= tiles.TILE_BYTES:
+        level_hashes[level + 1] = _roots_of_full_tiles(level_hashes[level])
+        level += 1
+    checker = EntryChecker(workflows.get, _attestation_rows(db.session.connection()))
+    _finish(report, stack, chunk, checker, others, heads, keys, level_hashes, merkle.frontier_root(final))
     report.processes = processes
-    return report
+    return report if report.ok else None
+
+
+def _roots_of_full_tiles(hashes: bytearray) -> bytearray:
+    """The root of each full tile of ``hashes`` (concatenated): the hashes of the tile level above."""
+    return bytearray(
+        b"".join(tiles.perfect_root(bytes(hashes[i : i + tiles.TILE_BYTES])) for i in range(0, len(hashes) - tiles.TILE_BYTES + 1, tiles.TILE_BYTES))
+    )
 
 
 def _pool_context():
@@ -239,152 +494,61 @@ _worker: dict = {}
 
 def _start_worker(url: sa.URL, workflows: dict[int, str]) -> None:
     """Set up an audit worker process: an engine of its own and the workflow of each instance."""
-    # The scan makes two short-lived containers per entry, so the collector kept running full collections over the
-    # whole heap inherited from the parent (7 % of a worker's time in a profile, and pages copied for nothing); the
-    # worker makes no reference cycles and ends with the audit.
+    # The scan makes short-lived containers per entry and no reference cycles: full collections over the heap inherited
+    # from the parent only cost time.
     gc.disable()
     engine = _worker["engine"] = sa.create_engine(url, poolclass=sa.pool.NullPool)
     if engine.dialect.name == "sqlite":
-        # The workers only read: SQLite maps the file instead of copying each page into its cache (the two workers took
-        # about 5 % less time). SQLite caps the size at what it was built with.
         sa.event.listen(engine, "connect", _map_file)
-    # One builder for all the worker's spans: what it keeps of instances and moves serves the next span too.
-    _worker["build"] = transition_entry_builder(workflows.get)
+    _worker["workflows"] = workflows
 
 
 def _map_file(dbapi_connection, _record) -> None:
+    # The workers only read: SQLite maps the file instead of copying each page into its cache.
     dbapi_connection.execute(f"PRAGMA mmap_size = {1 << 40}")
 
 
 def _check_span(task: tuple[int, int, list[int]]) -> tuple | None:
-    """In a worker, check entries [start, end): their frontiers at the asked sizes and the history ids they match, or None."""
+    """In a worker, check entries [start, end): (frontiers at the asked sizes, concatenated leaf hashes, entries of
+    other acts to check against their sources), or None when anything is amiss."""
     start, end, sizes = task
     engine = _worker["engine"]
     with engine.connect() as connection:
-        # PostgreSQL needs the span's history ids to plan a range scan of instance_history (else it reads the whole
-        # table for every span); SQLite looks each row up by id anyway, and finding the bounds would cost another pass.
-        bounds = connection.execute(_SPAN_BOUNDS, {"start": start, "end": end}).one() if engine.dialect.name == "postgresql" else _ALL_IDS
-        # The driver's own cursor: SQLAlchemy rows would cost about as much again as the checks.
+        checker = _worker.get("checker")
+        if checker is None:
+            checker = _worker["checker"] = EntryChecker(_worker["workflows"].get, None)
+        checker.attestation_rows = _attestation_rows(connection)
         cursor = connection.connection.driver_connection.cursor()
-        cursor.execute(_SPAN_SQL if engine.dialect.paramstyle == "qmark" else _SPAN_SQL.replace("?", "%s"), (*bounds, start, end))
-        leaves: list[bytes] = []
-        others: dict[int, bytes] = {}  # entries with no history row: attestations and revocations, checked once the span is read
-        push, sha256, build = leaves.append, hashlib.sha256, _worker["build"]
-        expected, first_history, last_history = start, None, 0
-        # A batch of rows is gone over twice, leaf hashes first and history rows next: each loop's code and data stay
-        # in the processor's caches (measured: 8.3 µs an entry instead of 9.4 for one loop doing both).
+        cursor.execute(_SPAN_SQL if engine.dialect.paramstyle == "qmark" else _SPAN_SQL.replace("?", "%s"), (start, end))
+        leaves = bytearray()
+        attested, others = [], []
+        sha256, build, leaf_of = hashlib.sha256, checker.build, entries.leaf_of
+        expected = start
+        # A batch of rows is gone over twice, leaf hashes first and contents next: each loop's code and data stay in
+        # the processor's caches.
         while rows := cursor.fetchmany(_BATCH):
-            if rows[0][1].__class__ is not bytes:  # psycopg may hand out memoryviews
-                rows = [(row[0], bytes(row[1]), bytes(row[2]), *row[3:]) for row in rows]
+            if rows[0][4].__class__ is not bytes:  # psycopg may hand out memoryviews
+                rows = [(r[0], r[1], r[2], _bytes(r[3]), bytes(r[4]), bytes(r[5]), *r[6:]) for r in rows]
             for row in rows:
-                if row[0] != expected or sha256(b"\x00" + row[1]).digest() != row[2]:
+                if row[0] != expected or sha256(b"\x00" + row[4]).digest() != row[5]:
                     return None
-                push(row[2])
+                leaves += row[5]
                 expected += 1
-            for index, leaf_input, _, kind, h_id, instance_id, version, h_kind, trigger, source, dest, actor_id, at, comment, inputs in rows:
-                if h_id is None or kind != "transition":
-                    others[index] = leaf_input
-                    continue
-                # Strictly increasing ids: no row matched twice, and the order the log must follow.
-                if h_id <= last_history or build(instance_id, version, h_kind, trigger, source, dest, actor_id, at, comment, inputs) != leaf_input:
+            for row in rows:
+                kind = row[2]
+                if kind == "transition":
+                    if row[8] is None or leaf_of("transition", build(*row[9:22]), row[3]) != row[4]:
+                        return None
+                elif row[8] is not None:
                     return None
-                if first_history is None:
-                    first_history = h_id
-                last_history = h_id
-        if start + len(leaves) != end or not _others_hold(connection, others):
+                elif kind in ("attestation", "revocation"):
+                    attested.append(row)
+                else:
+                    others.append(tuple(row[:8]))
+        if expected != end or checker.attestation_problems(attested):
             return None
-    return merkle.frontiers(leaves, sizes), first_history, last_history, len(leaves) - len(others)
-
-
-def _others_hold(connection: sa.Connection, others: dict[int, bytes]) -> bool:
-    """Whether entries that match no history row are attestations and revocations matching the attestations table."""
-    indexes = sorted(others)
-    entries = []
-    for first in range(0, len(indexes), 500):  # within any SQLite's limit on bound parameters
-        entries += connection.execute(_SPAN_OTHERS, {"indexes": indexes[first : first + 500]}).all()
-    # An entry of kind "transition" here lost its history row.
-    if len(entries) != len(others) or any(kind == "transition" for _, kind, _ in entries):
-        return False
-    refs = sorted({ref for _, _, ref in entries if ref is not None})
-    attestations = {}
-    for first in range(0, len(refs), 500):
-        attestations.update((row[0], row[1:]) for row in connection.execute(_SPAN_ATTESTATIONS, {"ids": refs[first : first + 500]}))
-    return not any(_attestation_problem(kind, ref, others[index], attestations) for index, kind, ref in entries)
-
-
-def _keys_and_heads() -> tuple[dict, dict[int, TreeHead]]:
-    """The public keys that sign tree heads, by record id, and the signed tree heads, by size."""
-    keys = {k.id: public_key_from_multibase(k.public_key_multibase) for k in db.session.scalars(sa.select(SigningKey))}
-    return keys, {h.tree_size: h for h in db.session.scalars(sa.select(TreeHead))}
-
-
-def _audit(stack: contextlib.ExitStack, chunk: int) -> AuditReport:
-    report = AuditReport()
-    keys, heads = _keys_and_heads()
-    workflows = dict(db.session.execute(sa.select(WorkflowInstance.id, WorkflowInstance.workflow)).all())
-    attestations = {row[0]: row[1:] for row in db.session.connection().exec_driver_sql(_ATTESTATIONS_SQL)}
-    # History rows are read in id order beside the log (a merge, not a join): rows the log has not reached yet wait
-    # in ``pending``; what is left there at the end was never logged.
-    history = _stream(stack, _HISTORY_SQL, chunk)
-    pending: dict[int, tuple] = {}
-    sha256 = hashlib.sha256
-    frontier: list[bytes] = []
-    expected = 0
-    last_history = 0
-    for index, kind, history_ref, attestation_ref, leaf_input, leaf in _stream(
-        stack, 'SELECT "index", kind, history_id, attestation_id, leaf_input, leaf_hash FROM log_entries ORDER BY "index"', chunk
-    ):
-        if not isinstance(leaf_input, bytes):  # psycopg may hand out memoryviews
-            leaf_input, leaf = bytes(leaf_input), bytes(leaf)
-        if index != expected:
-            what = "deleted" if index > expected else "duplicated or reordered"
-            report.add(expected, f"the log jumps from entry {expected - 1} to entry {index}: entries were {what}")
-            break
-        if sha256(b"\x00" + leaf_input).digest() != leaf:
-            report.add(index, "its leaf hash does not match its content: the entry was altered")
-        if kind == "transition":
-            row = pending.pop(history_ref, None) if pending else None
-            while row is None:
-                row = next(history, None)
-                if row is None or row[0] == history_ref:
-                    break
-                pending[row[0]] = row  # logged later (reordered) or never (reported at the end)
-                row = None
-            if row is None:
-                report.add(index, f"history row {history_ref} it records was deleted")
-            else:
-                h_id, instance_id, version, h_kind, trigger, source, dest, actor_id, at, comment, inputs = row
-                rebuilt = transition_entry(
-                    instance_id, workflows.get(instance_id), version, h_kind, trigger, source, dest, actor_id, at, comment, _inputs(inputs)
-                )
-                if rebuilt != leaf_input:
-                    report.add(index, f"history row {h_id} no longer matches what the log recorded: the row was altered")
-                if h_id < last_history:
-                    report.add(index, f"history row {h_id} comes after row {last_history} in the log: rows were reordered")
-                last_history = max(last_history, h_id)
-        else:
-            problem = _attestation_problem(kind, attestation_ref, leaf_input, attestations)
-            if problem:
-                report.add(index, problem)
-        # The frontier update of merkle.frontier_push, inlined: this loop runs once per entry of the whole log.
-        node, n = leaf, index
-        while n & 1:
-            node = sha256(b"\x01" + frontier.pop() + node).digest()
-            n >>= 1
-        frontier.append(node)
-        expected += 1
-        head = heads.get(expected)
-        if head is not None:
-            report.tree_heads += 1
-            _check_head(report, head, merkle.frontier_root(frontier), keys)
-    report.entries = expected
-    state_size = db.session.scalar(sa.select(LogState.size).where(LogState.id == 1)) or 0
-    if state_size != expected and not report.problems:
-        report.add(expected, f"the log should hold {state_size} entries but {expected} were found: the last entries were deleted")
-    for size in sorted(s for s in heads if s > expected):
-        report.add(expected, f"a signed tree head covers {size} entries but only {expected} remain: entries were deleted")
-    report.history_rows = db.session.scalar(sa.select(sa.func.count()).select_from(InstanceHistory)) or 0
-    unlogged = [row[0] for row in pending.values()] + [row[0] for row in history]
-    if unlogged:
-        report.add(expected, f"history row {min(unlogged)} is not in the log: it was inserted behind the log's back")
-    return report
+    hashes = [bytes(leaves[i : i + merkle.HASH_SIZE]) for i in range(0, len(leaves), merkle.HASH_SIZE)]
+    tree = merkle.levels(hashes)
+    # Spans are aligned, so the span's nodes of height 8 are the roots of its full tiles (the tile level above).
+    tile_roots = b"".join(tree[8]) if len(tree) > 8 else b""
+    return merkle.frontiers(hashes, sizes, tree), bytes(leaves), tile_roots, others

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from ..engine import EngineError, utcnow
 from ..extensions import db
@@ -80,9 +81,9 @@ def _env_key(purpose: str) -> Ed25519PrivateKey | None:
     return key
 
 
-def current_record(purpose: str) -> SigningKey | None:
+def current_record(purpose: str, session: Session | None = None) -> SigningKey | None:
     """The key currently used for ``purpose`` (not retired, not revoked), or None."""
-    return db.session.scalar(
+    return (session or db.session).scalar(
         sa.select(SigningKey)
         .where(SigningKey.purpose == purpose, SigningKey.valid_until.is_(None), SigningKey.revoked.is_(False))
         .order_by(SigningKey.id.desc())
@@ -140,9 +141,9 @@ def _cache() -> dict:
     return current_app.extensions.setdefault("govflow.keys", {})
 
 
-def signing_key(purpose: str) -> LoadedKey:
+def signing_key(purpose: str, session: Session | None = None) -> LoadedKey:
     """The current key of ``purpose`` with its private half; raise KeysMissing when it is not set up."""
-    record = current_record(purpose)
+    record = current_record(purpose, session)
     if record is None:
         raise KeysMissing(f"no {purpose} key: an administrator must run 'govflow keys init'")
     cache = _cache()
@@ -169,6 +170,16 @@ def _iso(moment, round_up: bool = False) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def log_origin() -> str:
+    """The log's checkpoint origin, also the name of its key in signed notes: GOVFLOW_LOG_ORIGIN, else the base URL
+    without its scheme, followed by /log."""
+    configured = current_app.config.get("GOVFLOW_LOG_ORIGIN")
+    if configured:
+        return configured
+    base = current_app.config["GOVFLOW_BASE_URL"].split("://", 1)[-1].rstrip("/")
+    return f"{base}/log"
+
+
 def key_history() -> dict:
     """The published key history: current and retired keys, validity periods, revoked flags (no private data)."""
     records = db.session.scalars(sa.select(SigningKey).order_by(SigningKey.id)).all()
@@ -176,6 +187,7 @@ def key_history() -> dict:
     return {
         "issuer": current["attestation"].did if current["attestation"] else None,
         "log": current["log"].did if current["log"] else None,
+        "log_origin": log_origin(),
         "keys": [
             {
                 "id": r.verification_method,

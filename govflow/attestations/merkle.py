@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 
 HASH_SIZE = 32
@@ -60,18 +60,26 @@ def _split(size: int) -> int:
 
 def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
     """Return the audit path PATH(index, D[n]) of RFC 6962 §2.1.1, from the leaf level up to the root."""
-    if not 0 <= index < len(leaf_hashes):
-        raise ValueError(f"leaf index {index} is outside a tree of {len(leaf_hashes)} leaves")
+    return inclusion_proof_from(lambda start, end: _subtree_root(leaf_hashes, start, end), index, len(leaf_hashes))
+
+
+def inclusion_proof_from(subtree_root: Callable[[int, int], bytes], index: int, size: int) -> list[bytes]:
+    """The audit path of leaf ``index`` in a tree of ``size`` leaves, ``subtree_root(start, end)`` giving MTH(D[start:end]).
+
+    Only the O(log n) subtrees on the path are asked for, so a tree stored as tiles answers from a few of them.
+    """
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} is outside a tree of {size} leaves")
     # Walk down from the root instead of recursing on slices; the siblings come out top-down.
     path: list[bytes] = []
-    start, end = 0, len(leaf_hashes)
+    start, end = 0, size
     while end - start > 1:
         middle = start + _split(end - start)
         if index < middle:
-            path.append(_subtree_root(leaf_hashes, middle, end))
+            path.append(subtree_root(middle, end))
             end = middle
         else:
-            path.append(_subtree_root(leaf_hashes, start, middle))
+            path.append(subtree_root(start, middle))
             start = middle
     path.reverse()
     return path
@@ -79,24 +87,31 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
 
 def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int, new_size: int) -> list[bytes]:
     """Return PROOF(old_size, D[new_size]) of RFC 6962 §2.1.2; empty when both sizes are equal."""
-    if not 0 < old_size <= new_size <= len(leaf_hashes):
+    if not new_size <= len(leaf_hashes):
         raise ValueError(f"a consistency proof needs 0 < old size <= new size <= {len(leaf_hashes)} leaves, got old size {old_size} and new size {new_size}")
+    return consistency_proof_from(lambda start, end: _subtree_root(leaf_hashes, start, end), old_size, new_size)
+
+
+def consistency_proof_from(subtree_root: Callable[[int, int], bytes], old_size: int, new_size: int) -> list[bytes]:
+    """PROOF(old_size, D[new_size]) with ``subtree_root(start, end)`` giving MTH(D[start:end]); empty for equal sizes."""
+    if not 0 < old_size <= new_size:
+        raise ValueError(f"a consistency proof needs 0 < old size <= new size, got old size {old_size} and new size {new_size}")
     # Iterative SUBPROOF(m, D[start:end], complete): the nodes come out top-down, the RFC lists them bottom-up.
     proof: list[bytes] = []
     start, end, m, complete = 0, new_size, old_size, True
     while m != end - start:
         middle = start + _split(end - start)
         if m <= middle - start:
-            proof.append(_subtree_root(leaf_hashes, middle, end))
+            proof.append(subtree_root(middle, end))
             end = middle
         else:
-            proof.append(_subtree_root(leaf_hashes, start, middle))
+            proof.append(subtree_root(start, middle))
             m -= middle - start
             start = middle
             complete = False
     if not complete:
         # The old tree's root is not a node the verifier already knows, so the proof must carry it.
-        proof.append(_subtree_root(leaf_hashes, start, end))
+        proof.append(subtree_root(start, end))
     proof.reverse()
     return proof
 
@@ -211,20 +226,27 @@ def frontier_push(frontier: list[bytes], size: int, leaf: bytes) -> None:
     frontier.append(node)
 
 
-def frontiers(leaf_hashes: Sequence[bytes], sizes: Iterable[int]) -> dict[int, list[bytes]]:
-    """The frontiers of the trees of the first ``size`` leaf hashes, for each of ``sizes`` (at most the number of leaves)."""
-    # Hashing level by level (one comprehension per level) costs a third less than a frontier push per leaf, and the
-    # frontier of any prefix is then read off the levels: bit k of its size is the node (size >> k) - 1 of level k.
-    levels = [list(leaf_hashes)]
+def levels(leaf_hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """Every complete level of the tree over ``leaf_hashes`` (a power-of-two-aligned span): level k holds the roots of its
+    aligned subtrees of 2^k leaves."""
+    # Hashing level by level (one comprehension per level) costs a third less than a frontier push per leaf.
+    out = [list(leaf_hashes)]
     sha256 = hashlib.sha256
-    while len(levels[-1]) > 1:
-        pairs = iter(levels[-1])
-        levels.append([sha256(_NODE_PREFIX + left + right).digest() for left, right in zip(pairs, pairs, strict=False)])
+    while len(out[-1]) > 1:
+        pairs = iter(out[-1])
+        out.append([sha256(_NODE_PREFIX + left + right).digest() for left, right in zip(pairs, pairs, strict=False)])
+    return out
+
+
+def frontiers(leaf_hashes: Sequence[bytes], sizes: Iterable[int], tree_levels: list[list[bytes]] | None = None) -> dict[int, list[bytes]]:
+    """The frontiers of the trees of the first ``size`` leaf hashes, for each of ``sizes`` (at most the number of leaves)."""
+    # The frontier of any prefix is read off the levels: bit k of its size is the node (size >> k) - 1 of level k.
+    tree_levels = tree_levels if tree_levels is not None else levels(leaf_hashes)
     out = {}
     for size in sizes:
         if not 0 <= size <= len(leaf_hashes):
             raise ValueError(f"a frontier of {size} leaves asked of {len(leaf_hashes)} leaves")
-        out[size] = [levels[k][(size >> k) - 1] for k in reversed(range(size.bit_length())) if size >> k & 1]
+        out[size] = [tree_levels[k][(size >> k) - 1] for k in reversed(range(size.bit_length())) if size >> k & 1]
     return out
 
 

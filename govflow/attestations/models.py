@@ -10,9 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..engine import utcnow
 from ..extensions import db
 from ..instances.models import InstanceHistory, WorkflowInstance
+from .entries import KINDS
 
 KEY_PURPOSES = ("attestation", "log")
-LOG_KINDS = ("transition", "attestation", "revocation")
+LOG_KINDS = KINDS
+# An integer primary key that autoincrements on SQLite too (only INTEGER PRIMARY KEY is a rowid alias there).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 class SigningKey(db.Model):
@@ -71,30 +74,40 @@ class Attestation(db.Model):
 
 
 class LogState(db.Model):
-    """The single row that serialises appends: the log's size, its Merkle frontier, and attestations issued."""
+    """The sequencer's single row: how many entries the log has integrated and the root of that tree.
+
+    Only the sequencer writes it (acts never wait on it); locking it is how two sequencers never run at once.
+    """
 
     __tablename__ = "log_state"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    size: Mapped[int] = mapped_column(default=0)
-    frontier: Mapped[list] = mapped_column(sa.JSON, default=list)
-    attestations_issued: Mapped[int] = mapped_column(default=0)
+    size: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    root_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
 
     __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
 
 
 class LogEntry(db.Model):
-    """One leaf of the transparency log: leaf hash = SHA-256(0x00 || leaf_input) (RFC 6962)."""
+    """One entry of the transparency log: written pending by the act's own transaction, given its index by the sequencer.
+
+    ``leaf_input`` is public and says only the kind and a commitment to the act (see ``entries``); ``salt`` is what
+    opens the commitment and is never served for an act its reader may not see.
+    """
 
     __tablename__ = "log_entries"
 
-    index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    index: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
     kind: Mapped[str] = mapped_column(sa.String(16))
     history_id: Mapped[int | None] = mapped_column(sa.ForeignKey("instance_history.id"), unique=True)
     attestation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attestations.id"))
+    ref: Mapped[str | None] = mapped_column(sa.String(64))
+    salt: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))
     leaf_input: Mapped[bytes] = mapped_column(sa.LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    integrated_at: Mapped[datetime | None] = mapped_column()
 
     history: Mapped[InstanceHistory | None] = relationship()
     attestation: Mapped[Attestation | None] = relationship()
@@ -102,20 +115,50 @@ class LogEntry(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.column("kind").in_(LOG_KINDS), name="kind_known"),
         sa.CheckConstraint("(kind = 'transition') = (history_id IS NOT NULL)", name="transition_source"),
-        sa.CheckConstraint("(kind = 'transition') = (attestation_id IS NULL)", name="attestation_source"),
+        sa.CheckConstraint("(kind IN ('attestation', 'revocation')) = (attestation_id IS NOT NULL)", name="attestation_source"),
+        sa.CheckConstraint("(kind IN ('transition', 'attestation', 'revocation')) = (ref IS NULL)", name="other_source"),
+        sa.CheckConstraint("(kind = 'attestation') = (salt IS NULL)", name="salted"),
+        sa.CheckConstraint('("index" IS NULL) = (integrated_at IS NULL)', name="integrated_complete"),
         sa.UniqueConstraint("kind", "attestation_id", name="uq_log_entries_attestation"),
+        sa.Index("ix_log_entries_kind_ref", "kind", "ref"),
+        # The sequencer's scan: pending entries only, in the order they were written.
+        sa.Index("ix_log_entries_pending", "id", postgresql_where=sa.text('"index" IS NULL'), sqlite_where=sa.text('"index" IS NULL')),
     )
 
 
+class LogTile(db.Model):
+    """A tile of the Merkle tree (C2SP tlog-tiles): up to 256 hashes of tree level 8 * ``level``; full tiles never change."""
+
+    __tablename__ = "log_tiles"
+
+    level: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    hashes: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+    __table_args__ = (sa.CheckConstraint("level BETWEEN 0 AND 63", name="level_range"),)
+
+
 class TreeHead(db.Model):
-    """A signed tree head: the root of the first ``tree_size`` entries, signed with the log key."""
+    """A signed head of the first ``tree_size`` entries: the RFC 6962 tree head and the C2SP checkpoint, same key."""
 
     __tablename__ = "tree_heads"
 
-    tree_size: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     timestamp: Mapped[int] = mapped_column(sa.BigInteger)
     root_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     signature: Mapped[str] = mapped_column(sa.Text)
+    checkpoint: Mapped[str] = mapped_column(sa.Text)
     key_id: Mapped[int] = mapped_column(sa.ForeignKey("signing_keys.id"))
 
     key: Mapped[SigningKey] = relationship(lazy="joined")
+
+
+class StatusList(db.Model):
+    """A signed Bitstring Status List credential, signed again only when one of its bits changes."""
+
+    __tablename__ = "status_lists"
+
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    credential: Mapped[str] = mapped_column(sa.Text)
+    revoked: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,22 +6,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
-from ..engine import SYSTEM, TransitionEvent
-from ..extensions import db
+from ..engine import SYSTEM, TransitionEvent, utcnow
+from ..extensions import db, lock_row
 from ..instances.models import InstanceHistory, WorkflowInstance
 from ..instances.registry import WorkflowRegistry
 from ..instances.services import get_registry
 from . import log
 from .credentials import canonical_json, sign_credential
 from .keys import signing_key
-from .models import Attestation
-from .statuslist import MIN_BITS, status_entry
+from .models import Attestation, SigningKey, StatusList
+from .statuslist import MIN_BITS, encode_list, status_entry, status_list_credential
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 
@@ -42,11 +43,15 @@ def iso(moment: datetime) -> str:
 
 
 def issue_attestation(instance: WorkflowInstance, row: InstanceHistory, event: TransitionEvent) -> Attestation:
-    """Sign and store the credential of ``event`` and append it to the log (same transaction)."""
+    """Sign and store the credential of ``event`` and write its pending log entry (same transaction, no shared lock).
+
+    Its slot in the status lists is its history row's id (unique, known once the row is flushed): lists have gaps,
+    which only hides each credential among more neighbours.
+    """
     key = signing_key("attestation")
-    state = log.locked_state()
-    slot = state.attestations_issued
-    state.attestations_issued += 1
+    if row.id is None:
+        db.session.flush()
+    slot = row.id - 1
     number, index = slot // MIN_BITS + 1, slot % MIN_BITS
     uid = str(uuid.uuid4())
     subject = get_registry().subjects.get(instance.subject_kind)
@@ -88,12 +93,13 @@ def issue_attestation(instance: WorkflowInstance, row: InstanceHistory, event: T
         issued_at=event.at,
     )
     db.session.add(attestation)
-    log.append("attestation", text.encode("utf-8"), attestation=attestation)
+    log.add_entry("attestation", text.encode("utf-8"), attestation=attestation)
     return attestation
 
 
 def revoke_attestations(instance: WorkflowInstance, row: InstanceHistory, reason: str) -> list[Attestation]:
-    """Revoke every live attestation of ``instance`` (its status bit is set; the record stays), and log it."""
+    """Revoke every live attestation of ``instance`` (its status bit is set; the record stays), log it, and sign the
+    status lists concerned again (once per change, so that serving them costs a read)."""
     live = db.session.scalars(
         sa.select(Attestation).where(Attestation.instance_id == instance.id, Attestation.revoked_at.is_(None)).order_by(Attestation.id)
     ).all()
@@ -101,22 +107,73 @@ def revoke_attestations(instance: WorkflowInstance, row: InstanceHistory, reason
         attestation.revoked_at = row.at
         attestation.revocation_reason = reason
         attestation.revoked_by_history_id = row.id
-        log.append("revocation", log.revocation_entry(attestation), attestation=attestation)
+        log.add_entry("revocation", log.revocation_content(attestation), attestation=attestation)
+    for number in sorted({a.status_list for a in live}):
+        store_status_list(number)
     return list(live)
 
 
 def on_history(instance: WorkflowInstance, row: InstanceHistory, event: TransitionEvent | None) -> None:
-    """History hook: log the row; issue or revoke attestations as the transition's definition says."""
-    log.log_history(instance, row)
+    """History hook, run after the domains' effects: revoke or issue attestations as the transition's definition says,
+    then write the row's own log entry."""
     transition = event.transition if event is not None else None
-    if transition is None:
-        return
-    if transition.revoke:
+    if transition is not None and transition.revoke:
         db.session.flush()  # the revocation records which history row revoked
         reason = event.inputs.get("reason") or event.inputs.get("comment") or transition.title["en"]
         revoke_attestations(instance, row, reason)
-    if transition.attest:
+    if transition is not None and transition.attest:
         issue_attestation(instance, row, event)
+    log.log_history(instance, row)
+
+
+def _status_list_credential(number: int) -> tuple[dict, int] | None:
+    """The signed Bitstring Status List credential ``number`` built from the attestations table, and its revoked count."""
+    rows = db.session.execute(sa.select(Attestation.status_index, Attestation.revoked_at, Attestation.issued_at).where(Attestation.status_list == number)).all()
+    if not rows:
+        return None
+    revoked = [index for index, revoked_at, _ in rows if revoked_at is not None]
+    # Dated at its last change, so the list says when it last changed.
+    changed = max([r for _, r, _ in rows if r is not None] or [min(i for _, _, i in rows)])
+    key = signing_key("attestation")
+    # ...but never before its signing key entered service (after a rotation), or verifiers would reject the list.
+    valid_from = db.session.get(SigningKey, key.record_id).valid_from
+    changed = max(changed, valid_from.replace(microsecond=0) + timedelta(seconds=1 if valid_from.microsecond else 0))
+    unsigned = status_list_credential(status_list_url(number), key.did, iso(changed), encode_list(revoked, MIN_BITS))
+    return sign_credential(unsigned, key.private_key, iso(changed), verification_method=key.verification_method), len(revoked)
+
+
+def store_status_list(number: int) -> StatusList | None:
+    """Sign status list ``number`` from the attestations table and store it (its row locked first, so two revocations on
+    the same list never overwrite each other's bit)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(StatusList).values(number=number, credential="", revoked=0, updated_at=utcnow()).on_conflict_do_nothing())
+    record = lock_row(StatusList, number)
+    built = _status_list_credential(number)
+    if built is None:
+        return None
+    document, revoked = built
+    record.credential, record.revoked, record.updated_at = canonical_json(document).decode("utf-8"), revoked, utcnow()
+    return record
+
+
+def status_list_text(number: int) -> str | None:
+    """The stored, signed status list ``number`` (signed on first use when no revocation has touched it yet)."""
+    text = db.session.scalar(sa.select(StatusList.credential).where(StatusList.number == number))
+    if text:
+        return text
+    record = store_status_list(number)
+    if record is None:
+        db.session.rollback()
+        return None
+    db.session.commit()
+    return record.credential
+
+
+def status_list_document(number: int) -> dict | None:
+    """The signed status list ``number`` as a dict (None when no attestation uses it)."""
+    text = status_list_text(number)
+    return json.loads(text) if text else None
 
 
 def attestations_of(instance_id: int) -> list[Attestation]:
@@ -139,8 +196,7 @@ def credential_of(attestation: Attestation) -> dict[str, Any]:
 
 
 def register(registry: WorkflowRegistry) -> None:
-    """Hook the log and the attestations into every history row the workflow layer writes."""
-    # The log's lock is taken before the history row gets its id, so ids follow the log's order (the audit checks it).
-    registry.before_history(log.locked_state)
+    """Hook the log and the attestations into every history row the workflow layer writes (register it after the
+    domains, so that credentials and log entries are written once the domains' effects are done)."""
     registry.on_history(on_history)
     registry.panel("attestations/_panel.html", lambda instance: {"attestations": attestations_of(instance.id)})

@@ -18,11 +18,17 @@ Receipt, proving that the credential is in the log::
     {"leaf_index": 41, "tree_size": 57, "audit_path": ["<base64 SHA-256 hash>", ...],
      "sth": {"tree_size": 57, "timestamp": <ms since 1970>, "sha256_root_hash": "<base64>",
              "tree_head_signature": "<base64>"},
+     "checkpoint": "<C2SP signed note: origin, size, root, signature line>",
      "log_key": "did:key:z6Mk..."}
 
-The sth is RFC 6962 get-sth JSON (see govflow.attestations.sth); the log leaf of a credential is its RFC 8785
-canonical JSON, proof included, so its leaf hash is SHA-256(0x00 || JCS(credential)). The audit path runs from
-the leaf level up, as in RFC 9162 §2.1.3.
+or, while the log's sequencer has not integrated the credential yet (a second at most on a running server)::
+
+    {"status": "pending", "promise": "<signed note: origin, govflow-promise/v1, leaf hash, ms>", "log_key": "..."}
+
+The sth is RFC 6962 get-sth JSON (see govflow.attestations.sth), the checkpoint the same head as a C2SP signed note.
+The log never holds a credential itself, only a commitment to it: the leaf input is the canonical JSON
+{"commitment": hex(SHA-256(JCS(credential))), "type": "govflow.attestation"} and the leaf hash SHA-256(0x00 || leaf
+input). The audit path runs from the leaf level up, as in RFC 9162 §2.1.3.
 
 The credential file may also be a downloaded bundle, {"credential": {...}, "receipt": {...}}, optionally with
 "keys" (the key history) and "status_list"; files given separately take precedence over the bundle's copies.
@@ -47,11 +53,14 @@ from govflow.attestations.credentials import (
     public_key_multibase,
     verify_credential,
 )
+from govflow.attestations.entries import leaf_of
 from govflow.attestations.merkle import ProofError, leaf_hash, verify_inclusion
+from govflow.attestations.note import NoteError, split_note, verify_checkpoint, verify_note
 from govflow.attestations.statuslist import check_status
 from govflow.attestations.sth import TreeHeadError, tree_head_root, verify_tree_head
 
 PURPOSE_ATTESTATION = "attestation"
+PROMISE_LINE = "govflow-promise/v1"
 PURPOSE_LOG = "log"
 _PURPOSE_WORDS = {PURPOSE_ATTESTATION: "signing credentials", PURPOSE_LOG: "signing the transparency log"}
 _LABELS = {"signature": "Signature", "key": "Signing key", "revocation": "Revocation", "log": "Transparency log"}
@@ -222,12 +231,45 @@ def _whole_number(value: Any, what: str) -> int:
     return value
 
 
+def credential_leaf(credential: dict) -> bytes:
+    """The log's leaf hash of a credential: the leaf commits to SHA-256 of its canonical JSON, proof included."""
+    return leaf_hash(leaf_of("attestation", canonical_json(credential), None))
+
+
+def _check_promise(credential: dict, receipt: dict, key_history: Any) -> Check:
+    log_key = receipt.get("log_key")
+    if not isinstance(log_key, str):
+        raise ValueError("the receipt names no log key")
+    public_key = public_key_from_did(log_key)
+    note = receipt.get("promise")
+    text, signatures = split_note(note)
+    lines = text.split("\n")
+    if len(lines) != 5 or lines[1] != PROMISE_LINE:
+        raise ValueError("the log's promise is not a govflow-promise/v1 note")
+    verify_note(note, lines[0], public_key)
+    if not lines[3].isdigit():
+        raise ValueError("the log's promise has no time of receipt")
+    received = datetime.fromtimestamp(int(lines[3]) / 1000, UTC)
+    if key_history is not None:
+        _key_standing(key_history, public_key, PURPOSE_LOG, received)
+    if lines[2] != base64.b64encode(credential_leaf(credential)).decode("ascii"):
+        raise ValueError("the log's promise is for another entry than this credential")
+    return Check(
+        "log",
+        None,
+        f"The log signed on {_format_time(received)} its promise to include this credential; its inclusion proof is not "
+        "ready yet (the log integrates entries within seconds): download the receipt again to check it.",
+    )
+
+
 def _check_log(credential: dict, receipt: Any, key_history: Any) -> Check:
     if receipt is None:
         return Check("log", None, "No log receipt was given, so whether the credential was published in govflow's transparency log was not checked.")
     try:
         if not isinstance(receipt, dict):
             raise ValueError("the receipt is not a JSON object")
+        if "promise" in receipt:
+            return _check_promise(credential, receipt, key_history)
         leaf_index = _whole_number(receipt.get("leaf_index"), "leaf_index")
         tree_size = _whole_number(receipt.get("tree_size"), "tree_size")
         path = _decode_path(receipt.get("audit_path"))
@@ -239,12 +281,13 @@ def _check_log(credential: dict, receipt: Any, key_history: Any) -> Check:
         verify_tree_head(public_key, sth)
         if sth["tree_size"] != tree_size:
             raise ValueError(f"the receipt's tree_size {tree_size} differs from the size {sth['tree_size']} of its signed tree head")
+        if receipt.get("checkpoint") is not None:
+            _check_checkpoint(receipt["checkpoint"], public_key, tree_size, tree_head_root(sth))
         signed_at = datetime.fromtimestamp(sth["timestamp"] / 1000, UTC)
         if key_history is not None:
             _key_standing(key_history, public_key, PURPOSE_LOG, signed_at)
-        leaf = leaf_hash(canonical_json(credential))
-        verify_inclusion(leaf_index, tree_size, leaf, path, tree_head_root(sth))
-    except TreeHeadError as error:
+        verify_inclusion(leaf_index, tree_size, credential_leaf(credential), path, tree_head_root(sth))
+    except (TreeHeadError, NoteError) as error:
         return Check("log", False, f"The log's signed tree head cannot be trusted: {error}.")
     except ProofError as error:
         return Check("log", False, f"The credential is not in the log where the receipt says: {error}.")
@@ -260,6 +303,15 @@ def _check_log(credential: dict, receipt: Any, key_history: Any) -> Check:
         f"The credential is entry {leaf_index} of govflow's transparency log; "
         f"the log head of {tree_size} entries that includes it was signed{vouched} on {_format_time(signed_at)}.",
     )
+
+
+def _check_checkpoint(note: Any, public_key: Ed25519PublicKey, tree_size: int, root: bytes) -> None:
+    """The receipt's checkpoint is signed by the log key under its own origin and states the same tree as its sth."""
+    text, _ = split_note(note)
+    origin = text.split("\n", 1)[0]
+    checkpoint = verify_checkpoint(note, origin, public_key)
+    if checkpoint.size != tree_size or checkpoint.root != root:
+        raise ValueError("the receipt's checkpoint and its signed tree head describe different trees")
 
 
 def verify_offline(credential: dict, key_history: dict | None = None, status_list: dict | None = None, receipt: dict | None = None) -> Report:
@@ -340,3 +392,124 @@ def verify_files(
         status_list = bundle.get("status_list") if status_list is None else status_list
     report = verify_offline(credential, key_history, status_list, receipt)
     return format_report(report), EXIT_OK if report.ok else EXIT_FAILED
+
+
+_BALLOT_LABELS = {"checkpoint": "Checkpoint", "tally": "Tally entry", "ballots": "Ballots", "decision": "Decision"}
+
+
+def _opened_leaf(kind: str, opening: dict) -> tuple[bytes, dict]:
+    """The leaf hash an opening recomputes (content and salt), checked against the leaf hash it states, and the content."""
+    if not isinstance(opening, dict) or not isinstance(opening.get("content"), str):
+        raise ValueError(f"a {kind} opening has no content")
+    content = opening["content"].encode("utf-8")
+    try:
+        salt = base64.b64decode(opening.get("salt", ""), validate=True)
+        stated = base64.b64decode(opening.get("leaf_hash", ""), validate=True)
+    except binascii.Error:
+        raise ValueError(f"a {kind} opening's salt or leaf hash is not base64") from None
+    leaf = leaf_hash(leaf_of(kind, content, salt or None))
+    if leaf != stated:
+        raise ValueError(f"a {kind} opening does not open its leaf: its content or salt was altered")
+    parsed = json.loads(content)
+    if not isinstance(parsed, dict) or parsed.get("type") != f"govflow.{kind}":
+        raise ValueError(f"a {kind} opening's content is not a govflow {kind}")
+    return leaf, parsed
+
+
+def _included(opening: dict, leaf: bytes, checkpoint_size: int, root: bytes, what: str) -> int:
+    index = _whole_number(opening.get("leaf_index"), f"{what}'s leaf_index")
+    verify_inclusion(index, checkpoint_size, leaf, _decode_path(opening.get("audit_path")), root)
+    return index
+
+
+def verify_ballot_openings(openings: Any, key_history: Any = None, credential: Any = None) -> Report:
+    """Check a vote's opened ballots: the checkpoint, the tally entry and each counted ballot in the log, every counted
+    ballot logged before the close, one per voter, and the tally recomputed from exactly them."""
+    checks: list[Check] = []
+    try:
+        if not isinstance(openings, dict):
+            raise ValueError("the openings are not a JSON object")
+        public_key = public_key_from_did(openings.get("log_key") or "")
+        note = openings.get("checkpoint")
+        origin = split_note(note)[0].split("\n", 1)[0]
+        checkpoint = verify_checkpoint(note, origin, public_key)
+        if key_history is not None:
+            _key_standing(key_history, public_key, PURPOSE_LOG, None)
+        checks.append(Check("checkpoint", True, f"The checkpoint of {checkpoint.size} entries is signed by the log key of {origin}."))
+    except (ValueError, NoteError) as error:
+        checks.append(Check("checkpoint", False, f"The checkpoint cannot be trusted: {error}."))
+        return Report(checks)
+    try:
+        tally_leaf, tally = _opened_leaf("tally", openings.get("tally"))
+        tally_index = _included(openings["tally"], tally_leaf, checkpoint.size, checkpoint.root, "tally")
+        checks.append(Check("tally", True, f"The close of round {tally.get('round')} is entry {tally_index} of the log and opens as published."))
+    except (ValueError, ProofError, KeyError) as error:
+        checks.append(Check("tally", False, f"The tally entry does not hold: {error}."))
+        return Report(checks)
+    try:
+        listed = tally.get("ballots")
+        if not isinstance(listed, list):
+            raise ValueError("the tally entry lists no ballots")
+        opened: dict[str, dict] = {}
+        for opening in openings.get("ballots") or []:
+            if isinstance(opening, dict) and opening.get("superseded"):
+                continue
+            leaf, ballot = _opened_leaf("ballot", opening)
+            index = _included(opening, leaf, checkpoint.size, checkpoint.root, "ballot")
+            if index >= tally_index:
+                raise ValueError(f"the ballot at entry {index} was logged after the close (entry {tally_index})")
+            if ballot.get("round") != tally.get("round"):
+                raise ValueError(f"the ballot at entry {index} belongs to round {ballot.get('round')}, not {tally.get('round')}")
+            opened[leaf.hex()] = ballot
+        missing = [leaf for leaf in listed if leaf not in opened]
+        if missing:
+            raise ValueError(f"{len(missing)} counted ballot(s) are not opened")
+        counted = [opened[leaf] for leaf in listed]
+        voters = [b.get("voter") for b in counted]
+        if len(set(voters)) != len(voters):
+            raise ValueError("two counted ballots belong to the same voter")
+        counts: dict[str, int] = {}
+        for ballot in counted:
+            counts[ballot.get("choice")] = counts.get(ballot.get("choice"), 0) + 1
+        if counts != {k: v for k, v in (tally.get("counts") or {}).items() if v} or len(counted) != tally.get("voted"):
+            raise ValueError(f"the counted ballots give {counts}, but the tally says {tally.get('counts')} from {tally.get('voted')} voters")
+        checks.append(
+            Check(
+                "ballots",
+                True,
+                f"{len(counted)} ballots, each from a different voter and logged before the close, give exactly the tally {counts}.",
+            )
+        )
+    except (ValueError, ProofError) as error:
+        checks.append(Check("ballots", False, f"The ballots do not hold: {error}."))
+        return Report(checks)
+    if credential is None:
+        checks.append(Check("decision", None, "No decision credential was given, so whether the signed decision names this tally was not checked."))
+    else:
+        subject = credential.get("credentialSubject") if isinstance(credential, dict) else None
+        named = subject.get("tallyLeaf") if isinstance(subject, dict) else None
+        signature = _check_signature(credential) if isinstance(credential, dict) else Check("signature", False, "not a credential")
+        if not signature.ok:
+            checks.append(Check("decision", False, f"The decision credential's signature does not hold: {signature.message}"))
+        elif named != tally_leaf.hex():
+            checks.append(Check("decision", False, "The signed decision names another tally than this one."))
+        else:
+            checks.append(Check("decision", True, "The signed decision names this tally entry: it was made from these ballots."))
+    return Report(checks)
+
+
+def verify_ballot_files(openings_path: str | Path, keys_path: str | Path | None = None, credential_path: str | Path | None = None) -> tuple[str, int]:
+    """Verify a ballots.json file; return (report text, exit code) as ``verify_files`` does."""
+    try:
+        openings = _read_json(openings_path, "ballot openings")
+        key_history = None if keys_path is None else _read_json(keys_path, "key history")
+        credential = None if credential_path is None else _read_json(credential_path, "credential")
+    except _UnreadableInput as error:
+        return str(error), EXIT_UNREADABLE
+    if isinstance(credential, dict) and "credential" in credential and "proof" not in credential:
+        credential = credential["credential"]
+    report = verify_ballot_openings(openings, key_history, credential)
+    width = max(len(label) for label in _BALLOT_LABELS.values())
+    lines = [f"{_BALLOT_LABELS.get(c.name, c.name):<{width}}  {_STATUS_WORDS[c.ok]:<11}  {c.message}" for c in report.checks]
+    lines.append("Verdict: VALID. The tally is made of exactly the logged ballots." if report.ok else "Verdict: NOT VALID. At least one check failed.")
+    return "\n".join(lines), EXIT_OK if report.ok else EXIT_FAILED

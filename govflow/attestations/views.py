@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
-from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import public
 from ..extensions import db
 from ..instances.services import can_view_instance, get_registry
-from . import log, merkle
-from .credentials import sign_credential
+from . import log, merkle, tiles
 from .forms import VerifyForm
-from .keys import key_history, signing_key
-from .models import Attestation, LogEntry, SigningKey, TreeHead
-from .services import credential_of, find_attestation, iso, status_list_url
-from .statuslist import MIN_BITS, encode_list, status_list_credential
+from .keys import key_history
+from .models import Attestation, LogEntry, TreeHead
+from .services import credential_of, find_attestation, status_list_document, status_list_text
 from .verify import verify_offline
 
 bp = Blueprint("attestations", __name__)
@@ -60,33 +58,21 @@ def sth_json(head: TreeHead) -> dict:
 
 
 def receipt_for(attestation: Attestation) -> dict:
-    """Leaf index, inclusion proof and signed tree head proving the credential is in the log."""
-    entry = db.session.scalar(sa.select(LogEntry).where(LogEntry.kind == "attestation", LogEntry.attestation_id == attestation.id))
-    head = log.current_tree_head()
-    path = merkle.inclusion_proof(log.leaf_hashes(head.tree_size), entry.index)
+    """The credential's place in the log: leaf index, inclusion proof read from the tiles, signed tree head and
+    checkpoint; or, while the sequencer has not integrated it yet, the log's signed promise to include it."""
+    entry = log.entry_of(attestation)
+    head = log.latest_head()
+    if entry.index is None or head is None or head.tree_size <= entry.index:
+        return log.promise(entry)
+    path = log.stored_tree(head.tree_size).inclusion_proof(entry.index)
     return {
         "leaf_index": entry.index,
         "tree_size": head.tree_size,
         "audit_path": [_b64(h) for h in path],
         "sth": sth_json(head),
+        "checkpoint": head.checkpoint,
         "log_key": head.key.did,
     }
-
-
-def status_list_document(number: int) -> dict | None:
-    """The signed Bitstring Status List credential ``number`` (None when no attestation uses it)."""
-    rows = db.session.execute(sa.select(Attestation.status_index, Attestation.revoked_at, Attestation.issued_at).where(Attestation.status_list == number)).all()
-    if not rows:
-        return None
-    revoked = [index for index, revoked_at, _ in rows if revoked_at is not None]
-    # Dated at its last change, so the same list is served (and signed) identically until something is revoked.
-    changed = max([r for _, r, _ in rows if r is not None] or [min(i for _, _, i in rows)])
-    key = signing_key("attestation")
-    # ...but never before its signing key entered service (after a rotation), or verifiers would reject the list.
-    valid_from = db.session.get(SigningKey, key.record_id).valid_from
-    changed = max(changed, valid_from.replace(microsecond=0) + timedelta(seconds=1 if valid_from.microsecond else 0))
-    unsigned = status_list_credential(status_list_url(number), key.did, iso(changed), encode_list(revoked, MIN_BITS))
-    return sign_credential(unsigned, key.private_key, iso(changed), verification_method=key.verification_method)
 
 
 @bp.get("/.well-known/govflow-keys.json")
@@ -120,9 +106,7 @@ def credential_json(uid: str):
 def receipt_json(uid: str):
     """The credential's log receipt: leaf index, inclusion proof, signed tree head."""
     attestation = _load(uid)
-    receipt = receipt_for(attestation)
-    db.session.commit()  # a new tree head may have been signed
-    return jsonify(receipt)
+    return jsonify(receipt_for(attestation))
 
 
 @bp.get("/attestations/<uid>/bundle.json")
@@ -136,7 +120,6 @@ def bundle_json(uid: str):
         "keys": key_history(),
         "status_list": status_list_document(attestation.status_list),
     }
-    db.session.commit()
     response = jsonify(bundle)
     response.headers["Content-Disposition"] = f'attachment; filename="govflow-attestation-{attestation.uid}.json"'
     return response
@@ -145,71 +128,126 @@ def bundle_json(uid: str):
 @bp.get("/status/<int:number>")
 @public
 def status_list(number: int):
-    """A signed W3C Bitstring Status List credential (revocation), at a stable URL.
+    """A signed W3C Bitstring Status List credential (revocation), at a stable URL, signed once per change.
 
     :raise 404: when no attestation uses list ``number``.
     """
-    document = status_list_document(number)
-    if document is None:
+    if number > MAX_NUMBER:
         abort(404)
-    return jsonify(document)
+    text = status_list_text(number)
+    if text is None:
+        abort(404)
+    return cached(text, "application/json", max_age=60)
 
 
-def _int_arg(name: str, minimum: int = 0) -> int:
+def cached(body: str | bytes, mimetype: str, max_age: int, immutable: bool = False) -> Response:
+    """A response with an ETag (answering 304 to a matching If-None-Match) and a Cache-Control of ``max_age`` seconds."""
+    response = Response(body, mimetype=mimetype)
+    response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    if immutable:
+        response.cache_control.immutable = True
+    return response.make_conditional(request)
+
+
+MAX_NUMBER = 2**62
+
+
+def _int_arg(name: str, minimum: int = 0, maximum: int = MAX_NUMBER) -> int:
     value = request.args.get(name, type=int)
-    if value is None or value < minimum:
-        abort(400, _("Parameter %(name)s must be a whole number of at least %(min)s.", name=name, min=minimum))
+    if value is None or not minimum <= value <= maximum:
+        abort(400, _("Parameter %(name)s must be a whole number from %(min)s to %(max)s.", name=name, min=minimum, max=maximum))
     return value
+
+
+def _head() -> TreeHead:
+    head = log.latest_head()
+    if head is None:
+        abort(503, _("The log has not signed its first checkpoint yet; try again in a second."))
+    return head
 
 
 @bp.get("/log/v1/get-sth")
 @public
 def get_sth():
-    """RFC 6962 §4.3: the latest signed tree head."""
-    head = log.current_tree_head()
-    db.session.commit()
-    return jsonify(sth_json(head))
+    """RFC 6962 §4.3: the latest signed tree head (signed by the sequencer; read, never signed here)."""
+    response = jsonify(sth_json(_head()))
+    response.cache_control.max_age = 5
+    return response
 
 
 @bp.get("/log/v1/get-sth-consistency")
 @public
 def get_sth_consistency():
-    """RFC 6962 §4.4: a consistency proof between two tree sizes."""
-    first, second = _int_arg("first"), _int_arg("second")
-    if first > second or second > log.log_size():
+    """RFC 6962 §4.4: a consistency proof between two tree sizes, read from the stored tiles."""
+    size = _head().tree_size
+    first, second = _int_arg("first", 0, size), _int_arg("second", 0, size)
+    if first > second:
         abort(400, _("The tree sizes must satisfy first ≤ second ≤ the log's size."))
-    proof = merkle.consistency_proof(log.leaf_hashes(second), first, second) if 0 < first < second else []
+    proof = log.stored_tree(second).consistency_proof(first) if 0 < first < second else []
     return jsonify({"consistency": [_b64(h) for h in proof]})
 
 
 @bp.get("/log/v1/get-proof-by-hash")
 @public
 def get_proof_by_hash():
-    """RFC 6962 §4.5: leaf index and audit path of a leaf hash in a tree of the given size."""
-    tree_size = _int_arg("tree_size", 1)
+    """RFC 6962 §4.5: leaf index and audit path of a leaf hash in a tree of the given size, read from the stored tiles."""
+    tree_size = _int_arg("tree_size", 1, _head().tree_size)
     try:
         leaf = base64.b64decode(request.args.get("hash", ""), validate=True)
     except (binascii.Error, ValueError):
         abort(400, _("The hash must be base64."))
-    if len(leaf) != merkle.HASH_SIZE or tree_size > log.log_size():
+    if len(leaf) != merkle.HASH_SIZE:
         abort(400, _("The hash must be a SHA-256 leaf hash and tree_size at most the log's size."))
     index = db.session.scalar(sa.select(LogEntry.index).where(LogEntry.leaf_hash == leaf, LogEntry.index < tree_size).order_by(LogEntry.index).limit(1))
     if index is None:
         abort(404, _("No entry with this leaf hash in a tree of that size."))
-    path = merkle.inclusion_proof(log.leaf_hashes(tree_size), index)
+    path = log.stored_tree(tree_size).inclusion_proof(index)
     return jsonify({"leaf_index": index, "audit_path": [_b64(h) for h in path]})
 
 
 @bp.get("/log/v1/get-entries")
 @public
 def get_entries():
-    """RFC 6962 §4.6: entries ``start`` to ``end`` inclusive (at most 256 per call)."""
-    start, end = _int_arg("start"), _int_arg("end")
+    """RFC 6962 §4.6: entries ``start`` to ``end`` inclusive (at most 256 per call): each a kind and a commitment only."""
+    size = _head().tree_size
+    start, end = _int_arg("start", 0, max(size - 1, 0)), _int_arg("end")
     if end < start:
         abort(400, _("end must not be smaller than start."))
-    end = min(end, start + log.MAX_ENTRIES_PER_PAGE - 1)
+    end = min(end, start + log.MAX_ENTRIES_PER_PAGE - 1, size - 1)
     rows = db.session.scalars(sa.select(LogEntry.leaf_input).where(LogEntry.index >= start, LogEntry.index <= end).order_by(LogEntry.index))
     return jsonify({"entries": [{"leaf_input": _b64(r), "extra_data": ""} for r in rows]})
+
+
+@bp.get("/log/checkpoint")
+@public
+def checkpoint():
+    """The latest checkpoint (C2SP tlog-checkpoint), a signed note; cached a few seconds only."""
+    response = Response(_head().checkpoint, mimetype="text/plain")
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    response.cache_control.public = True
+    response.cache_control.max_age = 5
+    return response
+
+
+@bp.get("/log/tile/<path:rest>")
+@public
+def tile(rest: str):
+    """A tile of the Merkle tree or an entry bundle (C2SP tlog-tiles): immutable, cacheable forever.
+
+    :raise 404: a malformed path, or a tile the log does not hold yet.
+    """
+    try:
+        level, index, width = tiles.parse_tile_path(rest)
+    except tiles.TilePathError as error:
+        abort(404, str(error))
+    if index > MAX_NUMBER:
+        abort(404)
+    data = log.stored_tile(level, index, width)
+    if data is None:
+        abort(404, _("The log does not hold this tile yet."))
+    return cached(data, "application/octet-stream", max_age=31536000, immutable=True)
 
 
 @bp.route("/verify", methods=["GET", "POST"])
@@ -249,5 +287,4 @@ def server_side_report(document: dict):
     if attestation is not None:
         receipt = receipt_for(attestation)
         status_document = status_list_document(attestation.status_list)
-        db.session.commit()
     return verify_offline(document, key_history(), status_document, receipt)

@@ -40,7 +40,15 @@ class TickReport:
 
 
 def _claim_batch(now: datetime, size: int, exclude: set[int]) -> list[WorkflowInstance]:
-    """Lock up to ``size`` overdue instances that no other tick holds (PostgreSQL skips locked rows)."""
+    """Lock up to ``size`` overdue instances that no other tick holds (PostgreSQL skips locked rows).
+
+    On SQLite a no-op write on the overdue rows takes the database's write lock first, so what the batch reads (the
+    instances, and what their effects read, such as the ballots a closing vote counts) is read after any concurrent
+    writer committed and stays so until the batch commits.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        overdue = sa.and_(WorkflowInstance.due_at <= now, WorkflowInstance.due_trigger.is_not(None))
+        db.session.execute(sa.update(WorkflowInstance).where(overdue).values(id=WorkflowInstance.id).execution_options(synchronize_session=False))
     query = (
         sa.select(WorkflowInstance)
         .where(WorkflowInstance.due_at <= now, WorkflowInstance.due_trigger.is_not(None))

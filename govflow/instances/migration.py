@@ -12,7 +12,7 @@ from ..engine import SYSTEM, Definition, EngineError, utcnow
 from ..engine.durations import add_duration
 from ..extensions import db
 from .models import InstanceHistory, WorkflowInstance
-from .services import ensure_registered, get_engine, get_registry
+from .services import ensure_registered, get_engine, record_history
 
 
 class MigrationRefused(EngineError):
@@ -119,8 +119,6 @@ def migrate_instances(name: str, to_version: int, mapping: dict[str, str], dry_r
         if instances
         else {}
     )
-    for prepare in get_registry().before_history_hooks:
-        prepare()
     for instance in instances:
         old_state, old_version = instance.status, instance.definition_version
         new_state = mapping.get(old_state, old_state)
@@ -131,22 +129,7 @@ def migrate_instances(name: str, to_version: int, mapping: dict[str, str], dry_r
         instance.due_at = add_duration(since, deadline.duration) if deadline else None
         instance.due_trigger = deadline.fire if deadline else None
         instance.updated_at = now
-        row = InstanceHistory(
-            instance=instance,
-            kind="migrate",
-            trigger=None,
-            from_state=old_state,
-            to_state=new_state,
-            definition_version=to_version,
-            actor_id=None,
-            actor_label=SYSTEM.label,
-            comment=f"migrated from version {old_version} to version {to_version}",
-            inputs={},
-            at=now,
-        )
-        db.session.add(row)
-        for hook in get_registry().history_hooks:
-            hook(instance, row, None)
+        record_history(instance, "migrate", None, old_state, new_state, SYSTEM, f"migrated from version {old_version} to version {to_version}", {}, now)
         plan.instance_ids.append(instance.id)
     db.session.flush()
     return plan

@@ -50,7 +50,10 @@ class WorkflowInstance(db.Model):
         passive_deletes="all",
     )
 
-    __mapper_args__ = {"version_id_col": version}
+    # The version counts the instance's history rows: each recorded change sets it (instances.services.record_history),
+    # and an UPDATE still checks the version it read, so two concurrent steps never both succeed. Other edits (a new
+    # title) leave it as it is, so the audit can hold the version to the last history row.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     __table_args__ = (
         sa.ForeignKeyConstraint(["workflow", "definition_version"], ["workflow_definitions.name", "workflow_definitions.version"]),
         sa.CheckConstraint("(due_at IS NULL) = (due_trigger IS NULL)", name="deadline_complete"),
@@ -79,6 +82,10 @@ class InstanceHistory(db.Model):
     comment: Mapped[str | None] = mapped_column(sa.Text)
     inputs: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The instance as this row left it: what every page shows, logged so the audit can check the instance against it.
+    instance_version: Mapped[int] = mapped_column()
+    due_at: Mapped[datetime | None] = mapped_column()
+    due_trigger: Mapped[str | None] = mapped_column(sa.String(64))
 
     instance: Mapped[WorkflowInstance] = relationship(back_populates="history")
     actor: Mapped[User | None] = relationship(lazy="joined")

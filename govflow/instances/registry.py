@@ -47,10 +47,10 @@ class WorkflowRegistry:
     guards: dict[str, Callable[[GuardContext], Any]] = field(default_factory=dict)
     subjects: dict[str, Subject] = field(default_factory=dict)
     history_hooks: list[Callable[[Any, Any, Any], None]] = field(default_factory=list)
-    before_history_hooks: list[Callable[[], None]] = field(default_factory=list)
     panels: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
     inbox_sections: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
     tick_hooks: list[Callable[[Any], int]] = field(default_factory=list)
+    log_sources: dict[str, Callable[[], Any]] = field(default_factory=dict)
     inputs: dict[str, InputSpec] = field(
         default_factory=lambda: {
             "comment": InputSpec("comment", "text", 4000),
@@ -74,10 +74,6 @@ class WorkflowRegistry:
 
         return deco
 
-    def before_history(self, hook: Callable[[], None]) -> None:
-        """Register ``hook()``, called before each history row is added (e.g. to take the log's lock first)."""
-        self.before_history_hooks.append(hook)
-
     def on_history(self, hook: Callable[[Any, Any, Any], None]) -> None:
         """Register ``hook(instance, history_row, event_or_None)``, called in the same transaction as each history row."""
         self.history_hooks.append(hook)
@@ -94,6 +90,11 @@ class WorkflowRegistry:
         """Register ``hook(now) -> count``, run by each ``govflow tick`` to flag what fell overdue outside the engine's
         deadlines (e.g. milestones with their own due dates); it must be idempotent."""
         self.tick_hooks.append(hook)
+
+    def log_source(self, kind: str, rows: Callable[[], Any]) -> None:
+        """Register where the audit finds the acts of log entry ``kind``: ``rows()`` yields (ref, content) for every
+        source row as it stands, ``content`` being the bytes the entry committed to."""
+        self.log_sources[kind] = rows
 
     def subject(self, subject: Subject) -> None:
         """Register how to show a kind of subject."""

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..engine import SYSTEM, Definition, Engine, EngineError, StaleInstance, TransitionDef, TransitionEvent
-from ..extensions import db
+from ..extensions import db, lock_row
 from .models import InstanceHistory, WorkflowDefinitionRecord, WorkflowInstance
 from .registry import WorkflowRegistry
 
@@ -90,28 +90,48 @@ def actor_label(actor: Any) -> str:
     return "system" if actor is SYSTEM else actor.label
 
 
-def record_event(instance: WorkflowInstance, event: TransitionEvent) -> InstanceHistory:
-    """Add the history row of ``event``."""
-    for prepare in get_registry().before_history_hooks:
-        prepare()
-    inputs = {k: v for k, v in event.inputs.items() if k != "comment"}
+def record_history(
+    instance: WorkflowInstance,
+    kind: str,
+    trigger: str | None,
+    from_state: str | None,
+    to_state: str,
+    actor: Any,
+    comment: str | None,
+    inputs: dict,
+    at: datetime,
+    event: TransitionEvent | None = None,
+) -> InstanceHistory:
+    """Add the history row of a change of ``instance`` (its state, version and deadline as the change left them), then
+    run the history hooks: the domains' effects first, the log entry and credentials last (registered last)."""
+    if kind != "start":
+        instance.version += 1
     row = InstanceHistory(
         instance=instance,
-        kind=event.kind,
-        trigger=event.trigger,
-        from_state=event.source,
-        to_state=event.dest,
-        definition_version=event.definition.version,
-        actor_id=None if event.actor is SYSTEM else event.actor.id,
-        actor_label=actor_label(event.actor),
-        comment=event.inputs.get("comment"),
+        kind=kind,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        definition_version=instance.definition_version,
+        actor_id=None if actor is SYSTEM or actor is None else actor.id,
+        actor_label=actor_label(actor) if actor is not None else SYSTEM.label,
+        comment=comment,
         inputs=inputs,
-        at=event.at,
+        at=at,
+        instance_version=instance.version,
+        due_at=instance.due_at,
+        due_trigger=instance.due_trigger,
     )
     db.session.add(row)
     for hook in get_registry().history_hooks:
         hook(instance, row, event)
     return row
+
+
+def record_event(instance: WorkflowInstance, event: TransitionEvent) -> InstanceHistory:
+    """Add the history row of ``event``."""
+    inputs = {k: v for k, v in event.inputs.items() if k != "comment"}
+    return record_history(instance, event.kind, event.trigger, event.source, event.dest, event.actor, event.inputs.get("comment"), inputs, event.at, event)
 
 
 def start_instance(actor: Any, workflow: str, title: str, subject_kind: str, version: int | None = None, now: datetime | None = None) -> WorkflowInstance:
@@ -128,8 +148,9 @@ def start_instance(actor: Any, workflow: str, title: str, subject_kind: str, ver
 
 
 def lock_instance(instance_id: int) -> WorkflowInstance | None:
-    """Load an instance with a row lock (PostgreSQL), so side effects of a transition never run twice."""
-    return db.session.get(WorkflowInstance, instance_id, with_for_update=True, populate_existing=True)
+    """Load an instance with its row locked for the rest of the transaction, so side effects of a transition never run
+    twice and what is read next (its state, its ballots) is read after any concurrent writer committed."""
+    return lock_row(WorkflowInstance, instance_id)
 
 
 def fire_transition(

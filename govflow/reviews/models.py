@@ -3,6 +3,7 @@ sealed vote rounds, votes, decisions, conditions and dissenting opinions."""
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -163,6 +164,9 @@ class VoteRound(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column()
     eligible: Mapped[list | None] = mapped_column(sa.JSON)  # user ids eligible when it closed
     tally: Mapped[dict | None] = mapped_column(sa.JSON)
+    # The round's secret: the key of the voter pseudonyms and rationale digests in its logged ballots. Never published,
+    # so an opened ballot says how a voter voted without saying who.
+    seal: Mapped[bytes] = mapped_column(sa.LargeBinary(32), default=lambda: os.urandom(32))
 
     __table_args__ = (
         sa.UniqueConstraint("referral_id", "number", name="uq_vote_rounds_number"),

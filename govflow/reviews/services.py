@@ -13,11 +13,14 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..attestations import entries, log
+from ..attestations.models import LogEntry
 from ..engine import SYSTEM, EngineError, NotPermitted, utcnow
 from ..extensions import db
-from ..instances.services import fire_transition, start_instance
+from ..instances.services import fire_transition, lock_instance, start_instance
 from . import dossier, tally
 from .models import (
+    VOTE_CHOICES,
     Committee,
     CommitteeMember,
     Condition,
@@ -127,7 +130,13 @@ def declare_interests(actor: Any, interests: list[dict], personal_links: str | N
     )
     db.session.add(declaration)
     db.session.flush()
+    log.add_entry("declaration", declaration_content(declaration), ref=str(declaration.id))
     return declaration
+
+
+def declaration_content(declaration: InterestDeclaration) -> bytes:
+    """What the log commits to for one version of a declaration of interests."""
+    return entries.declaration_entry(declaration.user_id, declaration.version, declaration.interests, declaration.personal_links, declaration.declared_at)
 
 
 def current_declaration(user_id: int) -> InterestDeclaration | None:
@@ -209,9 +218,20 @@ def refresh_recusals(referral: Referral) -> list[Recusal]:
         if user_id not in existing:
             recusal = Recusal(referral_id=referral.id, user_id=user_id, kind="automatic", reason=reason, recorded_at=utcnow())
             db.session.add(recusal)
+            log_recusal(recusal)
             added.append(recusal)
     db.session.flush()
     return added
+
+
+def recusal_content(recusal: Recusal) -> bytes:
+    """What the log commits to for a recusal."""
+    return entries.recusal_entry(recusal.referral_id, recusal.user_id, recusal.kind, recusal.reason, recusal.recorded_by_id, recusal.recorded_at)
+
+
+def log_recusal(recusal: Recusal) -> None:
+    """Write the pending log entry of a recusal."""
+    log.add_entry("recusal", recusal_content(recusal), ref=f"{recusal.referral_id}/{recusal.user_id}")
 
 
 def recusals(referral: Referral) -> list[Recusal]:
@@ -242,6 +262,7 @@ def recuse(actor: Any, referral: Referral, user_id: int, reason: str) -> Recusal
         raise ReviewError(_("This member is already recused."))
     recusal = Recusal(referral_id=referral.id, user_id=user_id, kind=kind, reason=reason, recorded_by_id=actor.id, recorded_at=utcnow())
     db.session.add(recusal)
+    log_recusal(recusal)
     db.session.query(Rapporteur).filter_by(referral_id=referral.id, user_id=user_id).delete()
     db.session.flush()
     return recusal
@@ -379,14 +400,20 @@ def open_round(referral: Referral, closes_at: datetime, now: datetime) -> VoteRo
 
 
 def cast_vote(actor: Any, referral: Referral, choice: str, rationale: str | None) -> Vote:
-    """Cast or change ``actor``'s sealed ballot in the open round (one row per member and round, upserted)."""
-    if referral.instance.status != "vote_open":
+    """Cast or change ``actor``'s sealed ballot in the open round (one row per member and round, upserted), and commit it
+    to the log (a salted commitment that says nothing of the choice while the vote is sealed).
+
+    The referral's instance is locked first: a close running at the same time either waits for this ballot to commit
+    and counts it, or has closed the vote and this ballot is refused. A ballot answered "recorded" is always counted.
+    """
+    instance = lock_instance(referral.instance_id)
+    if instance is None or instance.status != "vote_open":
         raise VoteRefused(_("The vote is not open."))
     if is_recused(actor, referral):
         raise VoteRefused(_("You are recused from this referral: you cannot vote on it or see its votes."))
     if actor.id not in eligible_members(referral):
         raise VoteRefused(_("Only members of this committee can vote on its referrals."))
-    if choice not in ("favourable", "favourable_with_conditions", "changes_requested", "unfavourable", "abstain"):
+    if choice not in VOTE_CHOICES:
         raise ReviewError(_("Choose one of the proposed votes."))
     rationale = (rationale or "").strip() or None
     if choice not in ("favourable", "abstain") and not rationale:
@@ -408,8 +435,29 @@ def cast_vote(actor: Any, referral: Referral, choice: str, rationale: str | None
         set_={"choice": choice, "rationale": rationale, "changed_at": now},
     )
     db.session.execute(statement)
-    db.session.flush()
-    return db.session.scalar(sa.select(Vote).where(Vote.round_id == vote_round.id, Vote.member_id == actor.id))
+    vote = db.session.scalar(sa.select(Vote).where(Vote.round_id == vote_round.id, Vote.member_id == actor.id).execution_options(populate_existing=True))
+    log.add_entry("ballot", ballot_content(vote, vote_round), ref=str(vote.id))
+    return vote
+
+
+def ballot_content(vote: Vote, vote_round: VoteRound) -> bytes:
+    """What the log commits to for ``vote`` as it stands (each cast or change is committed anew)."""
+    return entries.ballot_entry(vote_round.id, vote_round.seal, vote.member_id, vote.choice, vote.rationale, vote.changed_at)
+
+
+def ballot_leaves(vote_ids: list[int]) -> dict[int, bytes]:
+    """The leaf hash of the latest logged ballot of each vote (the ballot as it stands)."""
+    if not vote_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(LogEntry.ref, LogEntry.leaf_hash).where(LogEntry.kind == "ballot", LogEntry.ref.in_([str(i) for i in vote_ids])).order_by(LogEntry.id)
+    )
+    return {int(ref): bytes(leaf) for ref, leaf in rows}
+
+
+def tally_content(vote_round: VoteRound, counted: list[Vote], leaves: dict[int, bytes]) -> bytes:
+    """What the log commits to when ``vote_round`` closes: the leaves of exactly the ballots counted, and the tally."""
+    return entries.tally_entry(vote_round.id, vote_round.closed_at, len(vote_round.eligible or []), [leaves[v.id].hex() for v in counted], vote_round.tally)
 
 
 def my_vote(user: Any, referral: Referral) -> Vote | None:
@@ -439,11 +487,12 @@ def everyone_voted(referral: Referral) -> bool:
 
 
 def close_round(referral: Referral, now: datetime) -> VoteRound:
-    """Close the open round and store its tally (recused members are outside the quorum base)."""
+    """Close the open round, store its tally (recused members are outside the quorum base) and commit to the log the
+    exact ballots it counted. The caller holds the instance's lock, so no ballot can slip in after this read."""
     vote_round = current_round(referral)
     eligible = eligible_members(referral)
-    ballots = [v.choice for v in round_votes(vote_round) if v.member_id in eligible]
-    outcome = tally.tally(rules_of(referral.committee), len(eligible), ballots)
+    counted = [v for v in round_votes(vote_round) if v.member_id in eligible]
+    outcome = tally.tally(rules_of(referral.committee), len(eligible), [v.choice for v in counted])
     vote_round.closed_at = now
     vote_round.eligible = eligible
     vote_round.tally = {
@@ -456,6 +505,7 @@ def close_round(referral: Referral, now: datetime) -> VoteRound:
         "counts": dict(outcome.counts),
         "explanation": outcome.explanation,
     }
+    log.add_entry("tally", tally_content(vote_round, counted, ballot_leaves([v.id for v in counted])), ref=str(vote_round.id))
     db.session.flush()
     return vote_round
 
@@ -555,8 +605,9 @@ def inbox(user: Any) -> dict:
 
 
 def close_vote_when_complete(referral: Referral) -> bool:
-    """Close the vote as the system once every eligible member voted; True when it did."""
-    if referral.instance.status == "vote_open" and everyone_voted(referral):
-        fire_transition(SYSTEM, referral.instance, "close_vote", {})
+    """Close the vote as the system once every eligible member voted (the instance locked first); True when it did."""
+    instance = lock_instance(referral.instance_id)
+    if instance.status == "vote_open" and everyone_voted(referral):
+        fire_transition(SYSTEM, instance, "close_vote", {})
         return True
     return False

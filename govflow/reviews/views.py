@@ -4,7 +4,7 @@ decisions with their conditions and dissenting opinions."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -397,6 +397,29 @@ def published_decisions():
     from ..instances.services import Page
 
     return render_template("reviews/decisions.html", page=Page(decisions, page_number, per_page, total), referrals=referrals)
+
+
+@bp.get("/decisions/<int:decision_id>/ballots.json")
+@public
+def ballot_openings(decision_id: int):
+    """The decision's round opened: every logged ballot and the tally entry with their salts and inclusion proofs, to
+    check offline with ``govflow attest verify-ballots``. Anyone once the decision is published; before that, the
+    committee's members who are not recused.
+
+    :raise 403: an unpublished decision and the user is not an unrecused member. :raise 404: unknown decision.
+    """
+    from . import ballots
+
+    decision = db.session.get(Decision, decision_id)
+    if decision is None or decision.annulled_at is not None:
+        abort(404)
+    if not decision.published:
+        referral = db.session.get(Referral, decision.referral_id)
+        if services.committee_role(current_user, referral.committee_id) is None or services.is_recused(current_user, referral):
+            abort(403, _("The ballots of this decision are opened to the public once the decision is published."))
+    response = jsonify(ballots.ballot_openings(decision))
+    response.headers["Content-Disposition"] = f'attachment; filename="govflow-decision-{decision.id}-ballots.json"'
+    return response
 
 
 @bp.app_context_processor

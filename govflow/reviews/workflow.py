@@ -14,7 +14,7 @@ DECIDED = {"favourable", "favourable_with_conditions", "changes_requested", "unf
 def register(registry: WorkflowRegistry) -> None:
     """Register the review relations, guards, hooks and subject."""
     from ..charters.services import is_member, organisation_ids
-    from . import dossier, services
+    from . import ballots, dossier, services
     from .models import CommitteeMember, Recusal, Referral
 
     def referral_of(instance):
@@ -140,6 +140,10 @@ def register(registry: WorkflowRegistry) -> None:
         if instance.status in DECIDED and decision_round is not None:
             out["tally"] = {k: decision_round.tally[k] for k in ("eligible", "voted", "cast", "counts")}
             out["recused"] = len(services.recusals(referral))
+            leaf = ballots.tally_leaf(decision_round)
+            if leaf is not None:
+                # Binds the signed decision to the sealed ballots it was made of (opened once the decision is published).
+                out["tallyLeaf"] = leaf.hex()
         return out
 
     def load(instance):
@@ -156,3 +160,4 @@ def register(registry: WorkflowRegistry) -> None:
 
     registry.subject(Subject("referral", "reviews/_referral_panel.html", load, can_view, claims, is_public))
     registry.inbox_section("reviews/_inbox.html", services.inbox)
+    ballots.register_sources(registry)

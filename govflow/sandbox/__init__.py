@@ -194,3 +194,4 @@ def register(registry: WorkflowRegistry) -> None:
     registry.subject(Subject("milestone", "sandbox/_milestone_panel.html", load_milestone, can_view, milestone_claims, milestone_public, confidential=True))
     registry.inbox_section("sandbox/_inbox.html", services.inbox)
     registry.on_tick(lambda now: roadmaps.flag_overdue_milestones(now or utcnow()))
+    services.log_sources(registry)

@@ -18,10 +18,11 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..attestations import entries, log
 from ..charters.models import Organisation
 from ..charters.services import is_member, organisation_ids
 from ..engine import NotPermitted, utcnow
-from ..extensions import db
+from ..extensions import db, lock_row
 from ..instances.models import WorkflowInstance
 from ..instances.services import Page, fire_transition, start_instance
 from ..reviews.services import declared_interest, interest_checker, interest_checkers
@@ -217,11 +218,7 @@ def _grid_signature(grid: list[dict]) -> list[tuple]:
 def lock_programme(programme_id: int) -> Programme:
     """The programme, its row locked for the rest of the transaction, so that what is read next is read after any
     concurrent transaction holding the lock has committed."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite has no row locks and reads outside a write transaction: a write takes the database's write lock now
-        # (waiting for the other writer to commit), and the reads that follow see what it committed.
-        db.session.execute(sa.update(Programme).where(Programme.id == programme_id).values(id=Programme.id))
-    return db.session.get(Programme, programme_id, with_for_update=True, populate_existing=True)
+    return lock_row(Programme, programme_id)
 
 
 def is_manager(user: Any, programme_id: int) -> bool:
@@ -452,6 +449,7 @@ def refresh_exclusions(application: Application, now: datetime | None = None) ->
         if reason is not None:
             row = EvaluatorExclusion(application_id=application.id, user_id=evaluator.user_id, kind="automatic", reason=reason, recorded_at=now or utcnow())
             db.session.add(row)
+            log_exclusion(row)
             added.append(row)
     db.session.flush()
     return added
@@ -477,8 +475,39 @@ def exclude_self(actor: Any, application: Application, reason: str) -> Evaluator
         raise SandboxConflict(_("You are already excluded from this application."))
     row = EvaluatorExclusion(application_id=application.id, user_id=actor.id, kind="self", reason=reason, recorded_at=utcnow())
     db.session.add(row)
+    log_exclusion(row)
     db.session.flush()
     return row
+
+
+def exclusion_content(row: EvaluatorExclusion) -> bytes:
+    """What the log commits to for an evaluator's exclusion."""
+    return entries.exclusion_entry(row.application_id, row.user_id, row.kind, row.reason, row.recorded_at)
+
+
+def log_exclusion(row: EvaluatorExclusion) -> None:
+    """Write the pending log entry of an evaluator's exclusion."""
+    log.add_entry("exclusion", exclusion_content(row), ref=f"{row.application_id}/{row.user_id}")
+
+
+def score_content(sheet: Score) -> bytes:
+    """What the log commits to for a scoring sheet as saved."""
+    return entries.score_entry(sheet.application_id, sheet.evaluator_id, sheet.scores, sheet.comments, sheet.comment, sheet.changed_at)
+
+
+def log_sources(registry: Any) -> None:
+    """Tell the audit where sandbox acts live: scoring sheets as they stand, and exclusions."""
+
+    def scores():
+        for sheet in db.session.scalars(sa.select(Score).order_by(Score.id)):
+            yield str(sheet.id), score_content(sheet)
+
+    def exclusion_rows():
+        for row in db.session.scalars(sa.select(EvaluatorExclusion).order_by(EvaluatorExclusion.application_id, EvaluatorExclusion.user_id)):
+            yield f"{row.application_id}/{row.user_id}", exclusion_content(row)
+
+    registry.log_source("score", scores)
+    registry.log_source("exclusion", exclusion_rows)
 
 
 def can_see_files(user: Any, application: Application) -> bool:
@@ -529,9 +558,11 @@ def score_application(
         )
     )
     db.session.flush()
-    return db.session.scalar(
+    saved = db.session.scalar(
         sa.select(Score).where(Score.application_id == application.id, Score.evaluator_id == actor.id).execution_options(populate_existing=True)
     )
+    log.add_entry("score", score_content(saved), ref=str(saved.id))
+    return saved
 
 
 def my_score(user: Any, application: Application) -> Score | None:

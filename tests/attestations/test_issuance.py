@@ -61,8 +61,9 @@ def test_declaring_issues_one_signed_credential_with_history_and_log_in_the_same
         history = db.session.get(InstanceHistory, a["history_id"])
         assert history.trigger == "declare"
         kinds = [k for _, k in db.session.execute(sa.select(LogEntry.index, LogEntry.kind).order_by(LogEntry.index)).all()]
-        # signature started and signed (attested), a draft per pillar started, then the declaration (attested)
-        assert kinds == ["transition", "transition", "attestation", "transition", "transition", "transition", "transition", "attestation"]
+        # signature started and signed (its credential, then its history row), a draft per pillar started, then the
+        # declaration (its credential, then its history row): each act's effects first, its log entries last
+        assert kinds == ["transition", "attestation", "transition", "transition", "transition", "transition", "attestation", "transition"]
         assert db.session.get(LogState, 1).size == len(kinds)
 
 
@@ -103,7 +104,7 @@ def test_withdrawal_revokes_the_attestation_through_the_status_list(app, client,
     assert revocation.ok is False and not report.ok
     assert "Revoked on" in client.get(f"/attestations/{a['uid']}").get_data(as_text=True)
     with app.app_context():
-        assert [k for (k,) in db.session.execute(sa.select(LogEntry.kind).order_by(LogEntry.index))][-2:] == ["transition", "revocation"]
+        assert [k for (k,) in db.session.execute(sa.select(LogEntry.kind).order_by(LogEntry.index))][-2:] == ["revocation", "transition"]
     assert audit_ok(app)
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govflow.attestations import merkle
-from govflow.attestations.log import encode_entry, revocation_payload, transition_entry, transition_entry_builder
+from govflow.attestations.entries import encode_entry, leaf_input, leaf_of, revocation_entry, transition_entry, transition_entry_builder
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
 json_values = st.recursive(
@@ -40,9 +40,12 @@ def test_entry_encoding_equals_jcs_for_any_json_without_floats(value):
     st.datetimes(min_value=datetime(2000, 1, 1)),
     st.none() | texts,
     st.dictionaries(st.sampled_from(["reason", "evidence_url", "rationale"]), texts, max_size=3),
+    st.integers(min_value=1, max_value=2**31),
+    st.none() | st.datetimes(min_value=datetime(2000, 1, 1)),
+    st.none() | texts,
 )
-def test_transition_entries_are_jcs_canonical(instance, workflow, version, kind, trigger, source, dest, actor, at, comment, inputs):
-    data = transition_entry(instance, workflow, version, kind, trigger, source, dest, actor, at, comment, inputs)
+def test_transition_entries_are_jcs_canonical(instance, workflow, version, kind, trigger, source, dest, actor, at, comment, inputs, counter, due, due_trigger):
+    data = transition_entry(instance, workflow, version, kind, trigger, source, dest, actor, at, comment, inputs, counter, due, due_trigger)
     assert rfc8785.dumps(json.loads(data)) == data
 
 
@@ -67,6 +70,9 @@ history_rows = st.tuples(
     stored_times,
     st.none() | st.just("") | texts,
     input_dicts | input_dicts.map(json.dumps) | st.sampled_from(["{}", "null", '{"reason": "d\u00e9j\u00e0"}']),
+    st.integers(min_value=1, max_value=5) | odd_numbers | st.none(),
+    st.none() | stored_times,
+    st.none() | few_texts | odd_numbers,
 )
 
 
@@ -74,13 +80,30 @@ history_rows = st.tuples(
 @given(st.dictionaries(st.integers(min_value=1, max_value=4), st.none() | few_texts | odd_numbers), st.lists(history_rows, min_size=1, max_size=30))
 def test_the_audits_entry_builder_gives_transition_entrys_bytes(workflows, rows):
     build = transition_entry_builder(workflows.get)  # one builder for all rows, as in an audit worker
-    for instance, version, kind, trigger, source, dest, actor, at, comment, inputs in rows:
+    for instance, version, kind, trigger, source, dest, actor, at, comment, inputs, counter, due, due_trigger in rows:
         parsed = json.loads(inputs) if isinstance(inputs, str) else inputs
-        expected = transition_entry(instance, workflows.get(instance), version, kind, trigger, source, dest, actor, at, comment, parsed)
-        assert build(instance, version, kind, trigger, source, dest, actor, at, comment, inputs) == expected
+        expected = transition_entry(
+            instance, workflows.get(instance), version, kind, trigger, source, dest, actor, at, comment, parsed, counter, due, due_trigger
+        )
+        assert build(instance, version, kind, trigger, source, dest, actor, at, comment, inputs, counter, due, due_trigger) == expected
 
 
 def test_revocation_entries_are_jcs_canonical_and_hash_as_rfc_6962_leaves():
-    data = revocation_payload("5f0c0c3e-2d0a-4b4e-9a53-4a1b7e0d9a01", datetime(2026, 11, 22, 8, 0), "Withdrawn: the product was stopped.")
+    data = revocation_entry("5f0c0c3e-2d0a-4b4e-9a53-4a1b7e0d9a01", datetime(2026, 11, 22, 8, 0), "Withdrawn: the product was stopped.")
     assert rfc8785.dumps(json.loads(data)) == data
     assert merkle.leaf_hash(data) == hashlib.sha256(b"\x00" + data).digest()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["transition", "attestation", "ballot", "recusal"]), st.binary(min_size=32, max_size=32))
+def test_a_leaf_input_is_canonical_json_of_the_kind_and_the_commitment_only(kind, digest):
+    data = leaf_input(kind, digest)
+    assert rfc8785.dumps(json.loads(data)) == data
+    assert json.loads(data) == {"commitment": digest.hex(), "type": f"govflow.{kind}"}
+
+
+def test_a_salted_commitment_cannot_be_confirmed_by_guessing_the_act():
+    content = b'{"from":"draft","to":"declared"}'
+    salted = [leaf_of("transition", content, bytes([n]) * 16) for n in range(2)]
+    assert salted[0] != salted[1] != leaf_of("transition", content, None)
+    assert leaf_of("attestation", content, None) == leaf_input("attestation", hashlib.sha256(content).digest())

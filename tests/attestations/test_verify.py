@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from govflow.attestations.credentials import canonical_json, did_key, public_key_multibase, sign_credential, verification_method
 from govflow.attestations.merkle import inclusion_proof, leaf_hash, root_from_leaf_hashes
+from govflow.attestations.note import checkpoint_text, sign_note
 from govflow.attestations.statuslist import encode_list, status_entry, status_list_credential
 from govflow.attestations.sth import sign_tree_head
 from govflow.attestations.verify import Check, Report, format_report, verify_files, verify_offline
@@ -22,6 +24,7 @@ STATUS_INDEX = 42
 ISSUED = "2026-11-22T08:00:00Z"
 LOG_TIMESTAMP = 1795420800000  # 2026-11-23 08:00 UTC, the day after issuance
 LEAF_INDEX = 5
+LOG_ORIGIN = "govflow.example/log"
 LOG_SIZE = 7
 
 
@@ -46,13 +49,17 @@ def _status_list(key: Ed25519PrivateKey, revoked: list[int], list_url: str = LIS
 
 def _receipt(credential: dict, log_key: Ed25519PrivateKey) -> dict:
     leaves = [leaf_hash(f"another entry {i}".encode()) for i in range(LOG_SIZE)]
-    leaves[LEAF_INDEX] = leaf_hash(canonical_json(credential))
-    sth = sign_tree_head(log_key, LOG_TIMESTAMP, LOG_SIZE, root_from_leaf_hashes(leaves))
+    # The log commits to the credential: the leaf input is {"commitment": hex SHA-256 of its JCS bytes, "type": ...}.
+    commitment = hashlib.sha256(canonical_json(credential)).hexdigest()
+    leaves[LEAF_INDEX] = leaf_hash(('{"commitment":"' + commitment + '","type":"govflow.attestation"}').encode())
+    root = root_from_leaf_hashes(leaves)
+    sth = sign_tree_head(log_key, LOG_TIMESTAMP, LOG_SIZE, root)
     return {
         "leaf_index": LEAF_INDEX,
         "tree_size": LOG_SIZE,
         "audit_path": [base64.b64encode(node).decode("ascii") for node in inclusion_proof(leaves, LEAF_INDEX)],
         "sth": sth,
+        "checkpoint": sign_note(checkpoint_text(LOG_ORIGIN, LOG_SIZE, root), LOG_ORIGIN, log_key),
         "log_key": did_key(log_key.public_key()),
     }
 
