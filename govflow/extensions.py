@@ -10,6 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm.util import identity_key
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -40,6 +41,11 @@ def lock_row(model, key):
     transaction, so a no-op write takes the database's write lock first (waiting for the other writer to commit) and
     the reads that follow see what it committed.
     """
+    # A copy already in the session was read before the lock: forget it, or the locked read would compare its version
+    # with the committed one and raise StaleDataError instead of simply reading what a concurrent writer committed.
+    known = db.session.identity_map.get(identity_key(model, key if isinstance(key, tuple) else (key,)))
+    if known is not None:
+        db.session.expire(known)
     if db.session.get_bind().dialect.name == "sqlite":
         mapper = sa.inspect(model)
         column = mapper.primary_key[0]

@@ -129,7 +129,8 @@ def _stream(stack: contextlib.ExitStack, sql: str, chunk: int, parameters: tuple
     connection = db.session.connection()
     if connection.dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
-    result = stack.enter_context(connection.execution_options(yield_per=chunk).exec_driver_sql(sql, parameters))
+    # The option goes with this statement only (Connection.execution_options would set it on the session's connection).
+    result = stack.enter_context(connection.exec_driver_sql(sql, parameters, execution_options={"yield_per": chunk}))
     return itertools.chain.from_iterable(result.partitions(chunk))
 
 

@@ -43,35 +43,39 @@ class Round:
     signed: bool
 
 
-def integrate(limit: int = BATCH) -> Round:
-    """One sequencer round in its own transaction: integrate up to ``limit`` pending entries and sign their checkpoint."""
+def integrate(limit: int = BATCH, wait: bool = False) -> Round:
+    """One sequencer round in its own transaction: integrate up to ``limit`` pending entries and sign their checkpoint.
+
+    On PostgreSQL a round finding another sequencer at work skips (it will run again), unless ``wait``: then it queues
+    behind it and integrates what that one could not see yet.
+    """
     with Session(db.engine) as session:
-        result = _round(session, limit)
+        result = _round(session, limit, wait)
         session.commit()
     return result
 
 
-def integrate_all(limit: int = BATCH) -> int:
+def integrate_all(limit: int = BATCH, wait: bool = False) -> int:
     """Rounds until nothing is pending (or another sequencer holds the lock); the number of entries integrated."""
     total = 0
     while True:
-        result = integrate(limit)
+        result = integrate(limit, wait)
         total += result.integrated
         if result.integrated < limit:
             return total
 
 
-def _lock(session: Session) -> int | None:
+def _lock(session: Session, wait: bool) -> int | None:
     """Take the sequencer's lock and return the log's size; None when another sequencer holds it (PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.scalar(sa.select(LogState.size).where(LogState.id == 1).with_for_update(skip_locked=True))
+        return session.scalar(sa.select(LogState.size).where(LogState.id == 1).with_for_update(skip_locked=not wait))
     # SQLite: a no-op write takes the database's write lock (waiting for a concurrent writer), then read.
     session.execute(sa.update(LogState).where(LogState.id == 1).values(size=LogState.size))
     return session.scalar(sa.select(LogState.size).where(LogState.id == 1))
 
 
-def _round(session: Session, limit: int) -> Round:
-    size = _lock(session)
+def _round(session: Session, limit: int, wait: bool) -> Round:
+    size = _lock(session, wait)
     if size is None:
         return Round(0, -1, False)
     pending = session.execute(sa.select(LogEntry.id, LogEntry.leaf_hash).where(LogEntry.index.is_(None)).order_by(LogEntry.id).limit(limit)).all()
@@ -136,7 +140,7 @@ def wake() -> None:
     mode = app.config.get("GOVFLOW_SEQUENCER", "thread")
     if mode == "inline":
         try:
-            integrate_all()
+            integrate_all(wait=True)  # queued behind a concurrent round, so this commit's entries are integrated now
         except Exception:  # the act is committed; its entries wait for the next round
             app.logger.exception("log sequencer: inline round failed; the entries stay pending")
     elif mode == "thread":
