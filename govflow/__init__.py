@@ -38,6 +38,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.config.from_mapping(load_config(Path(app.instance_path)))
     if test_config:
         app.config.from_mapping(test_config)
+        if app.testing and "GOVFLOW_SEQUENCER" not in test_config:
+            # A test app integrates after each commit, deterministically, and leaves no thread behind.
+            app.config["GOVFLOW_SEQUENCER"] = "inline"
 
     from . import web
     from .accounts import views as account_views

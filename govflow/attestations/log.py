@@ -25,6 +25,7 @@ from .verify import PROMISE_LINE
 
 MAX_ENTRIES_PER_PAGE = 256
 WROTE_ENTRIES = "govflow.log_wrote"
+PENDING_ENTRIES = "govflow.log_pending"
 
 
 # The log_state row exists from the moment the table does (here for create_all; the migration inserts it too).
@@ -33,26 +34,57 @@ def _first_state(table, connection, **_kw) -> None:
     connection.execute(table.insert().values(id=1, size=0, root_hash=merkle.EMPTY_ROOT))
 
 
-def add_entry(kind: str, content: bytes, history: InstanceHistory | None = None, attestation: Attestation | None = None, ref: str | None = None) -> LogEntry:
+def add_entry(kind: str, content: bytes, history: InstanceHistory | None = None, attestation: Attestation | None = None, ref: str | None = None) -> None:
     """Write the pending entry of an act of ``kind`` whose canonical content is ``content`` (same transaction as the act).
 
-    The entry commits to the content (salted unless the kind is a credential) and reveals nothing else.
+    The entry commits to the content (salted unless the kind is a credential) and reveals nothing else. It is written
+    with the act's next flush, in one statement with the act's other entries (the rows it names need their ids first).
     """
     salt = None if kind in entries.UNSALTED else os.urandom(entries.SALT_BYTES)
     leaf_input = entries.leaf_of(kind, content, salt)
-    entry = LogEntry(
-        kind=kind,
-        history=history,
-        attestation=attestation,
-        ref=ref,
-        salt=salt,
-        leaf_input=leaf_input,
-        leaf_hash=merkle.leaf_hash(leaf_input),
-        created_at=utcnow(),
-    )
-    db.session.add(entry)
-    db.session.info[WROTE_ENTRIES] = True
-    return entry
+    session = db.session()
+    session.info.setdefault(PENDING_ENTRIES, []).append((kind, history, attestation, ref, salt, leaf_input, merkle.leaf_hash(leaf_input), utcnow()))
+    session.info[WROTE_ENTRIES] = True
+
+
+def _write_pending(session: Session) -> None:
+    """Insert the entries the transaction added since its last flush (their rows have ids by now)."""
+    pending = session.info.pop(PENDING_ENTRIES, None)
+    if not pending:
+        return
+    rows = []
+    for kind, history, attestation, ref, salt, leaf_input, leaf, at in pending:
+        history_id = history.id if history is not None else None
+        attestation_id = attestation.id if attestation is not None else None
+        if (history is not None and history_id is None) or (attestation is not None and attestation_id is None):
+            raise RuntimeError(f"a {kind} log entry names a row that was not flushed")
+        rows.append(
+            {"kind": kind, "history_id": history_id, "attestation_id": attestation_id, "ref": ref, "salt": salt, "leaf_input": leaf_input, "leaf_hash": leaf, "created_at": at}
+        )
+    session.connection().execute(sa.insert(LogEntry), rows)
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _entries_after_flush(session: Session, _context) -> None:
+    _write_pending(session)
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _entries_before_commit(session: Session) -> None:
+    if session.info.get(PENDING_ENTRIES):
+        session.flush()  # gives the named rows their ids (and writes the entries through after_flush)
+        _write_pending(session)  # when nothing else was left to flush
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _entries_rolled_back(session: Session) -> None:
+    session.info.pop(PENDING_ENTRIES, None)
+
+
+def write_pending() -> None:
+    """Write this transaction's entries now, for a reader that needs them before the commit."""
+    db.session.flush()
+    _write_pending(db.session())
 
 
 def history_content(row: InstanceHistory, workflow: str, instance_id: int) -> bytes:
@@ -75,9 +107,9 @@ def history_content(row: InstanceHistory, workflow: str, instance_id: int) -> by
     )
 
 
-def log_history(instance: WorkflowInstance, row: InstanceHistory) -> LogEntry:
+def log_history(instance: WorkflowInstance, row: InstanceHistory) -> None:
     """Write the pending entry of a history row."""
-    return add_entry("transition", history_content(row, instance.workflow, instance.id), history=row)
+    add_entry("transition", history_content(row, instance.workflow, instance.id), history=row)
 
 
 def revocation_content(attestation: Attestation) -> bytes:

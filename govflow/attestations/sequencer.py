@@ -158,14 +158,18 @@ def start_thread(app: Flask, interval: float = 1.0) -> None:
     _threads[id(app)] = (os.getpid(), event)
 
     def loop() -> None:
+        pause = interval
         while True:
-            event.wait(interval)
+            event.wait(pause)
             event.clear()
             with app.app_context():
                 try:
                     integrate_all()
+                    pause = interval
                 except Exception:
-                    app.logger.exception("log sequencer: round failed; retrying")
+                    # The entries wait, committed: try again, less often while the failure lasts (up to a minute).
+                    app.logger.exception("log sequencer: round failed; retrying in %.0f s", min(pause * 2, 60))
+                    pause = min(pause * 2, 60)
                 finally:
                     db.session.remove()
 

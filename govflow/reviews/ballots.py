@@ -62,6 +62,7 @@ def declaration_rows() -> Iterator[tuple[str, bytes]]:
 
 def tally_leaf(vote_round: VoteRound) -> bytes | None:
     """The leaf hash of the entry that committed to the round's counted ballots (None while it is open)."""
+    log.write_pending()
     leaf = db.session.scalar(sa.select(LogEntry.leaf_hash).where(LogEntry.kind == "tally", LogEntry.ref == str(vote_round.id)).order_by(LogEntry.id.desc()))
     return bytes(leaf) if leaf is not None else None
 

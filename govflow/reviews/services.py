@@ -449,6 +449,7 @@ def ballot_leaves(vote_ids: list[int]) -> dict[int, bytes]:
     """The leaf hash of the latest logged ballot of each vote (the ballot as it stands)."""
     if not vote_ids:
         return {}
+    log.write_pending()
     rows = db.session.execute(
         sa.select(LogEntry.ref, LogEntry.leaf_hash).where(LogEntry.kind == "ballot", LogEntry.ref.in_([str(i) for i in vote_ids])).order_by(LogEntry.id)
     )

@@ -279,7 +279,10 @@ def vote(referral_id: int):
             return _back(referral)
     elif form.is_submitted():
         status = 422
-    return render_template("reviews/vote.html", referral=referral, form=form, mine=mine, vote_round=services.current_round(referral)), status
+    receipt = services.ballot_leaves([mine.id]).get(mine.id) if mine is not None else None
+    return render_template(
+        "reviews/vote.html", referral=referral, form=form, mine=mine, vote_round=services.current_round(referral), receipt=receipt.hex() if receipt else None
+    ), status
 
 
 @bp.get("/referrals/<int:referral_id>/votes")

@@ -38,6 +38,11 @@ PUBLIC = {
     "attestations.get_proof_by_hash",
     "attestations.get_entries",
     "attestations.verify",
+    # The log as C2SP tlog-tiles: the checkpoint and immutable tiles (kinds and commitments only).
+    "attestations.checkpoint",
+    "attestations.tile",
+    # Opened ballots: public once the decision is, committee members (not recused) before.
+    "reviews.ballot_openings",
 }
 # Query strings for GET routes that need them (a request without them is a 400 with a sentence).
 QUERIES = {"attestations.get_sth_consistency": "?first=0&second=0", "attestations.get_proof_by_hash": None, "attestations.get_entries": "?start=0&end=0"}
