@@ -141,15 +141,29 @@ def _cache() -> dict:
     return current_app.extensions.setdefault("govflow.keys", {})
 
 
+# Built once: making the statement cost as much as running it, on a path every attested transition takes.
+_CURRENT_KEY = (
+    sa.select(SigningKey.id, SigningKey.public_key_multibase)
+    .where(SigningKey.purpose == sa.bindparam("purpose"), SigningKey.valid_until.is_(None), SigningKey.revoked.is_(False))
+    .order_by(SigningKey.id.desc())
+    .limit(1)
+)
+
+
 def signing_key(purpose: str, session: Session | None = None) -> LoadedKey:
-    """The current key of ``purpose`` with its private half; raise KeysMissing when it is not set up."""
-    record = current_record(purpose, session)
-    if record is None:
+    """The current key of ``purpose`` with its private half; raise KeysMissing when it is not set up.
+
+    The current key is read from the database on every call (a rotation by another process takes effect at once), as
+    two plain columns: every attested transition asks.
+    """
+    current = (session or db.session).execute(_CURRENT_KEY, {"purpose": purpose}).first()
+    if current is None:
         raise KeysMissing(f"no {purpose} key: an administrator must run 'govflow keys init'")
     cache = _cache()
-    loaded = cache.get(record.public_key_multibase)
+    loaded = cache.get(current.public_key_multibase)
     if loaded is not None:
         return loaded
+    record = (session or db.session).get(SigningKey, current.id)
     key = _env_key(purpose)
     if key is None or public_key_multibase(key.public_key()) != record.public_key_multibase:
         path = _key_file(record.public_key_multibase)

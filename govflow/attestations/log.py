@@ -26,6 +26,7 @@ from .verify import PROMISE_LINE
 MAX_ENTRIES_PER_PAGE = 256
 WROTE_ENTRIES = "govflow.log_wrote"
 PENDING_ENTRIES = "govflow.log_pending"
+_INSERT = sa.insert(LogEntry)
 
 
 # The log_state row exists from the moment the table does (here for create_all; the migration inserts it too).
@@ -59,9 +60,18 @@ def _write_pending(session: Session) -> None:
         if (history is not None and history_id is None) or (attestation is not None and attestation_id is None):
             raise RuntimeError(f"a {kind} log entry names a row that was not flushed")
         rows.append(
-            {"kind": kind, "history_id": history_id, "attestation_id": attestation_id, "ref": ref, "salt": salt, "leaf_input": leaf_input, "leaf_hash": leaf, "created_at": at}
+            {
+                "kind": kind,
+                "history_id": history_id,
+                "attestation_id": attestation_id,
+                "ref": ref,
+                "salt": salt,
+                "leaf_input": leaf_input,
+                "leaf_hash": leaf,
+                "created_at": at,
+            }
         )
-    session.connection().execute(sa.insert(LogEntry), rows)
+    session.connection().execute(_INSERT, rows if len(rows) > 1 else rows[0])
 
 
 @sa.event.listens_for(Session, "after_flush")

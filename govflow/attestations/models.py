@@ -73,6 +73,11 @@ class Attestation(db.Model):
     )
 
 
+def _where(condition: str) -> dict:
+    """A partial index's condition, for both databases."""
+    return {"postgresql_where": sa.text(condition), "sqlite_where": sa.text(condition)}
+
+
 class LogState(db.Model):
     """The sequencer's single row: how many entries the log has integrated and the root of that tree.
 
@@ -98,20 +103,22 @@ class LogEntry(db.Model):
     __tablename__ = "log_entries"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    index: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
+    index: Mapped[int | None] = mapped_column(sa.BigInteger)
     kind: Mapped[str] = mapped_column(sa.String(16))
-    history_id: Mapped[int | None] = mapped_column(sa.ForeignKey("instance_history.id"), unique=True)
+    history_id: Mapped[int | None] = mapped_column(sa.ForeignKey("instance_history.id"))
     attestation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attestations.id"))
     ref: Mapped[str | None] = mapped_column(sa.String(64))
     salt: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))
     leaf_input: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    leaf_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32), index=True)
+    leaf_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     integrated_at: Mapped[datetime | None] = mapped_column()
 
     history: Mapped[InstanceHistory | None] = relationship()
     attestation: Mapped[Attestation | None] = relationship()
 
+    # Every index is partial, over the rows it serves: an act's insert touches the primary key, the pending index and
+    # the one unique index of its source; the sequencer adds the integrated entry to the index and leaf-hash indexes.
     __table_args__ = (
         sa.CheckConstraint(sa.column("kind").in_(LOG_KINDS), name="kind_known"),
         sa.CheckConstraint("(kind = 'transition') = (history_id IS NOT NULL)", name="transition_source"),
@@ -119,10 +126,13 @@ class LogEntry(db.Model):
         sa.CheckConstraint("(kind IN ('transition', 'attestation', 'revocation')) = (ref IS NULL)", name="other_source"),
         sa.CheckConstraint("(kind = 'attestation') = (salt IS NULL)", name="salted"),
         sa.CheckConstraint('("index" IS NULL) = (integrated_at IS NULL)', name="integrated_complete"),
-        sa.UniqueConstraint("kind", "attestation_id", name="uq_log_entries_attestation"),
-        sa.Index("ix_log_entries_kind_ref", "kind", "ref"),
+        sa.Index("ux_log_entries_index", "index", unique=True, **_where('"index" IS NOT NULL')),
+        sa.Index("ux_log_entries_history", "history_id", unique=True, **_where("history_id IS NOT NULL")),
+        sa.Index("ux_log_entries_attestation", "kind", "attestation_id", unique=True, **_where("attestation_id IS NOT NULL")),
+        sa.Index("ix_log_entries_leaf_hash", "leaf_hash", **_where('"index" IS NOT NULL')),
+        sa.Index("ix_log_entries_kind_ref", "kind", "ref", **_where("ref IS NOT NULL")),
         # The sequencer's scan: pending entries only, in the order they were written.
-        sa.Index("ix_log_entries_pending", "id", postgresql_where=sa.text('"index" IS NULL'), sqlite_where=sa.text('"index" IS NULL')),
+        sa.Index("ix_log_entries_pending", "id", **_where('"index" IS NULL')),
     )
 
 

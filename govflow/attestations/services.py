@@ -82,8 +82,8 @@ def issue_attestation(instance: WorkflowInstance, row: InstanceHistory, event: T
     text = canonical_json(signed).decode("utf-8")
     attestation = Attestation(
         uid=uid,
-        instance=instance,
-        history=row,
+        instance_id=instance.id,
+        history_id=row.id,
         key_id=key.record_id,
         act=transition.trigger,
         summary=f"{instance.title}: {transition.title['en']}"[:300],

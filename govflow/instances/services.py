@@ -107,7 +107,9 @@ def record_history(
     if kind != "start":
         instance.version += 1
     row = InstanceHistory(
-        instance=instance,
+        # By id, not through the relationship: the instance is flushed already, and the back-populated collection would
+        # make every flush sort a dependency for nothing.
+        instance_id=instance.id,
         kind=kind,
         trigger=trigger,
         from_state=from_state,

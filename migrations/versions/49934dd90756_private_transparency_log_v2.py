@@ -65,16 +65,17 @@ def _new_log_tables():
         sa.ForeignKeyConstraint(["attestation_id"], ["attestations.id"], name=op.f("fk_log_entries_attestation_id_attestations")),
         sa.ForeignKeyConstraint(["history_id"], ["instance_history.id"], name=op.f("fk_log_entries_history_id_instance_history")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_log_entries")),
-        sa.UniqueConstraint("history_id", name=op.f("uq_log_entries_history_id")),
-        sa.UniqueConstraint("index", name=op.f("uq_log_entries_index")),
-        sa.UniqueConstraint("kind", "attestation_id", name="uq_log_entries_attestation"),
     )
-    with op.batch_alter_table("log_entries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_log_entries_leaf_hash"), ["leaf_hash"], unique=False)
-        batch_op.create_index("ix_log_entries_kind_ref", ["kind", "ref"], unique=False)
-        batch_op.create_index(
-            "ix_log_entries_pending", ["id"], unique=False, postgresql_where=sa.text('"index" IS NULL'), sqlite_where=sa.text('"index" IS NULL')
-        )
+    # Partial indexes: an act's insert touches only the primary key, the pending index and its source's unique index.
+    for name, columns, unique, where in (
+        ("ux_log_entries_index", ["index"], True, '"index" IS NOT NULL'),
+        ("ux_log_entries_history", ["history_id"], True, "history_id IS NOT NULL"),
+        ("ux_log_entries_attestation", ["kind", "attestation_id"], True, "attestation_id IS NOT NULL"),
+        ("ix_log_entries_leaf_hash", ["leaf_hash"], False, '"index" IS NOT NULL'),
+        ("ix_log_entries_kind_ref", ["kind", "ref"], False, "ref IS NOT NULL"),
+        ("ix_log_entries_pending", ["id"], False, '"index" IS NULL'),
+    ):
+        op.create_index(name, "log_entries", columns, unique=unique, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
     op.create_table(
         "tree_heads",
         sa.Column("tree_size", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -272,10 +273,9 @@ def downgrade():
     op.drop_table("status_lists")
     op.drop_table("log_tiles")
     op.drop_table("tree_heads")
-    with op.batch_alter_table("log_entries", schema=None) as batch_op:
-        batch_op.drop_index("ix_log_entries_pending", postgresql_where=sa.text('"index" IS NULL'), sqlite_where=sa.text('"index" IS NULL'))
-        batch_op.drop_index("ix_log_entries_kind_ref")
-        batch_op.drop_index(batch_op.f("ix_log_entries_leaf_hash"))
+    for name in ("ux_log_entries_index", "ux_log_entries_history", "ux_log_entries_attestation", "ix_log_entries_leaf_hash", "ix_log_entries_kind_ref"):
+        op.drop_index(name, table_name="log_entries")
+    op.drop_index("ix_log_entries_pending", table_name="log_entries")
     op.drop_table("log_entries")
     op.drop_table("log_state")
     op.create_table(
