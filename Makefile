@@ -55,6 +55,8 @@ bench: install
 	$(BIN)/python bench/engine_bench.py | tee bench/results/engine.txt
 	$(BIN)/python bench/attestation_bench.py | tee bench/results/attestations.txt
 	$(BIN)/python bench/sandbox_bench.py | tee bench/results/sandbox.txt
+	@command -v wrk >/dev/null 2>&1 || echo "bench: the served benchmark needs wrk (apt-get install wrk); it will say it was skipped"
+	$(BIN)/python bench/served_bench.py | tee bench/results/served.txt
 
 ## Re-extract translatable texts and merge them into the French catalogue (then translate the new entries).
 translations: $(STAMP_RUN)
