@@ -150,8 +150,28 @@ def seed_log(entries: int) -> list[tuple[bytes, bytes, bytes]]:
     per_instance = 100
     start = datetime(2026, 1, 1)
     states = ["draft", "declared", "evidenced", "verified"]
-    count = entries // per_instance + 1
+    count = (entries + per_instance - 1) // per_instance
+    # What each instance's last row leaves it as (the audit holds the instance to it). Each instance's rows start at
+    # version 2: its start row (version 1) is left out, which the audit does not need.
     last = {}
+    for i in range(count):
+        n = min((i + 1) * per_instance, entries) - 1
+        last[i + 1] = (states[n % 3 + 1], n % per_instance + 2)
+    instances = [
+        {
+            "id": i,
+            "workflow": "commitment",
+            "definition_version": 1,
+            "status": status,
+            "version": version,
+            "title": f"bench {i}",
+            "subject_kind": "commitment",
+            "created_at": start,
+            "updated_at": start,
+        }
+        for i, (status, version) in last.items()
+    ]
+    db.session.execute(sa.insert(WorkflowInstance), instances)
     chunk_h, chunk_l, out, leaves = [], [], [], []
     for n in range(entries):
         instance_id = n // per_instance + 1
@@ -179,7 +199,6 @@ def seed_log(entries: int) -> list[tuple[bytes, bytes, bytes]]:
                 "due_trigger": None,
             }
         )
-        last[instance_id] = (dest, version)
         content = entries_module.transition_entry(instance_id, "commitment", 1, "transition", "step", source, dest, None, at, comment, inputs, version)
         salt = os.urandom(16)
         leaf_input = entries_module.leaf_of("transition", content, salt)
@@ -205,23 +224,6 @@ def seed_log(entries: int) -> list[tuple[bytes, bytes, bytes]]:
     if chunk_h:
         db.session.execute(sa.insert(InstanceHistory), chunk_h)
         db.session.execute(sa.insert(LogEntry), chunk_l)
-    instances = [
-        {
-            "id": i + 1,
-            "workflow": "commitment",
-            "definition_version": 1,
-            "status": last[i + 1][0],
-            "version": last[i + 1][1],
-            "title": f"bench {i}",
-            "subject_kind": "commitment",
-            "created_at": start,
-            "updated_at": start,
-        }
-        for i in range(count)
-        if i + 1 in last
-    ]
-    db.session.execute(sa.insert(WorkflowInstance), instances)
-    # Each instance's rows start at version 2: its start row (version 1) is left out, which the audit does not need.
     db.session.commit()
     _store_tree(leaves, entries)
     return out

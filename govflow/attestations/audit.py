@@ -60,7 +60,14 @@ _ENTRY_SQL = (
     "h.id, h.instance_id, h.definition_version, h.kind, h.trigger, h.from_state, h.to_state, h.actor_id, h.at, h.comment, h.inputs, "
     "h.instance_version, h.due_at, h.due_trigger FROM log_entries l LEFT JOIN instance_history h ON h.id = l.history_id "
 )
-_SPAN_SQL = _ENTRY_SQL + 'WHERE l."index" >= ? AND l."index" < ? ORDER BY l."index"'
+# The workers' narrower row (each column read costs every entry): entries of other kinds than transitions are read
+# again whole, by index, once the span is gone over.
+_SPAN_SQL = (
+    'SELECT l."index", l.kind, l.salt, l.leaf_input, l.leaf_hash, h.instance_id, h.definition_version, h.kind, h.trigger, h.from_state, '
+    "h.to_state, h.actor_id, h.at, h.comment, h.inputs, h.instance_version, h.due_at, h.due_trigger FROM log_entries l "
+    'LEFT JOIN instance_history h ON h.id = l.history_id WHERE l."index" >= ? AND l."index" < ? ORDER BY l."index"'
+)
+_ENTRIES_BY_INDEX = sa.text(_ENTRY_SQL + 'WHERE l."index" IN :indexes ORDER BY l."index"').bindparams(sa.bindparam("indexes", expanding=True))
 _ATTESTATIONS = sa.text("SELECT id, uid, credential, revoked_at, revocation_reason FROM attestations WHERE id IN :ids").bindparams(
     sa.bindparam("ids", expanding=True)
 )
@@ -521,35 +528,37 @@ def _check_span(task: tuple[int, int, list[int]]) -> tuple | None:
         checker.attestation_rows = _attestation_rows(connection)
         cursor = connection.connection.driver_connection.cursor()
         cursor.execute(_SPAN_SQL if engine.dialect.paramstyle == "qmark" else _SPAN_SQL.replace("?", "%s"), (start, end))
-        leaves = bytearray()
-        attested, others = [], []
-        sha256, build, leaf_of = hashlib.sha256, checker.build, entries.leaf_of
+        hashes: list[bytes] = []
+        outside, attested, others = [], [], []
+        push, sha256, build, holds = hashes.append, hashlib.sha256, checker.build, entries.leaf_checker("transition")
         expected = start
         # A batch of rows is gone over twice, leaf hashes first and contents next: each loop's code and data stay in
         # the processor's caches.
         while rows := cursor.fetchmany(_BATCH):
-            if rows[0][4].__class__ is not bytes:  # psycopg may hand out memoryviews
-                rows = [(r[0], r[1], r[2], _bytes(r[3]), bytes(r[4]), bytes(r[5]), *r[6:]) for r in rows]
+            if rows[0][3].__class__ is not bytes:  # psycopg may hand out memoryviews
+                rows = [(r[0], r[1], _bytes(r[2]), bytes(r[3]), bytes(r[4]), *r[5:]) for r in rows]
             for row in rows:
-                if row[0] != expected or sha256(b"\x00" + row[4]).digest() != row[5]:
+                if row[0] != expected or sha256(b"\x00" + row[3]).digest() != row[4]:
                     return None
-                leaves += row[5]
+                push(row[4])
                 expected += 1
             for row in rows:
-                kind = row[2]
-                if kind == "transition":
-                    if row[8] is None or leaf_of("transition", build(*row[9:22]), row[3]) != row[4]:
+                if row[1] == "transition":
+                    if row[5] is None or not holds(row[3], row[2], build(*row[5:18])):
                         return None
-                elif row[8] is not None:
+                elif row[5] is not None:  # another kind of entry naming a history row
                     return None
-                elif kind in ("attestation", "revocation"):
-                    attested.append(row)
                 else:
-                    others.append(tuple(row[:8]))
-        if expected != end or checker.attestation_problems(attested):
+                    outside.append(row[0])
+        if expected != end:
             return None
-    hashes = [bytes(leaves[i : i + merkle.HASH_SIZE]) for i in range(0, len(leaves), merkle.HASH_SIZE)]
+        for first in range(0, len(outside), 500):
+            for row in connection.execute(_ENTRIES_BY_INDEX, {"indexes": outside[first : first + 500]}):
+                row = (row[0], row[1], row[2], _bytes(row[3]), _bytes(row[4]), _bytes(row[5]), *row[6:])
+                (attested if row[2] in ("attestation", "revocation") else others).append(tuple(row[:8]))
+        if checker.attestation_problems(attested):
+            return None
     tree = merkle.levels(hashes)
     # Spans are aligned, so the span's nodes of height 8 are the roots of its full tiles (the tile level above).
     tile_roots = b"".join(tree[8]) if len(tree) > 8 else b""
-    return merkle.frontiers(hashes, sizes, tree), bytes(leaves), tile_roots, others
+    return merkle.frontiers(hashes, sizes, tree), b"".join(hashes), tile_roots, others

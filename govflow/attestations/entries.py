@@ -129,6 +129,7 @@ def transition_entry_builder(workflow_of: Callable[[int], str | None]) -> Callab
     dumps, sha256, loads, sort_keys = orjson.dumps, hashlib.sha256, orjson.loads, orjson.OPT_SORT_KEYS
     actors: dict = {}
     heads: dict = {}
+    middles: dict = {}
     instances: dict = {}
     tails: dict = {}
 
@@ -158,15 +159,18 @@ def transition_entry_builder(workflow_of: Callable[[int], str | None]) -> Callab
         head = heads.get(definition_version)
         if head is None:
             head = heads[definition_version] = b',"definition_version":' + dumps(definition_version) + b',"due_at":'
+        middle = middles.get((due_trigger, source))
+        if middle is None:
+            middle = middles[due_trigger, source] = b',"due_trigger":' + dumps(due_trigger) + b',"from":' + dumps(source) + b',"inputs_sha256":'
         instance = instances.get(instance_id)
         if instance is None:
             workflow = workflow_of(instance_id)
             if workflow.__class__ is not str and workflow is not None:
                 return whole(instance_id, definition_version, kind, trigger, source, dest, actor_id, at, comment, inputs, version, due_at, due_trigger)
-            instance = instances[instance_id] = (b',"instance":' + dumps(instance_id) + b',"kind":', workflow)
-        tail = tails.get((kind, dest, trigger, instance[1]))
+            instance = instances[instance_id] = (b',"instance":' + dumps(instance_id) + b',"kind":', b',"workflow":' + dumps(workflow) + b"}", workflow)
+        tail = tails.get((kind, dest, trigger))
         if tail is None:
-            tail = tails[kind, dest, trigger, instance[1]] = (
+            tail = tails[kind, dest, trigger] = (
                 dumps(kind) + b',"to":' + dumps(dest) + b',"trigger":' + dumps(trigger) + b',"type":"govflow.transition","version":'
             )
         return b"".join(
@@ -177,22 +181,34 @@ def transition_entry_builder(workflow_of: Callable[[int], str | None]) -> Callab
                 b',"comment_sha256":"' + sha256(comment.encode("utf-8")).hexdigest().encode() + b'"' if comment else b',"comment_sha256":null',
                 head,
                 b"null" if due_at is None else dumps(iso(due_at)),
-                b',"due_trigger":',
-                dumps(due_trigger),
-                b',"from":',
-                dumps(source),
-                b',"inputs_sha256":',
+                middle,
                 b'"' + sha256(dumps(inputs, option=sort_keys)).hexdigest().encode() + b'"' if inputs else b"null",
                 instance[0],
                 tail,
                 dumps(version),
-                b',"workflow":',
-                dumps(instance[1]),
-                b"}",
+                instance[1],
             )
         )
 
     return build
+
+
+def leaf_checker(kind: str) -> Callable[[bytes, bytes | None, bytes], bool]:
+    """A function telling whether ``leaf_input`` is the leaf of ``content`` and ``salt`` for ``kind``, faster than
+    comparing with ``leaf_of`` (the audit asks it for every entry): the commitment is compared as hex in place."""
+    head, tail, sha256 = _LEAF_HEAD, b'","type":"govflow.' + kind.encode() + b'"}', hashlib.sha256
+    start, end = len(head), len(head) + 64
+    size = end + len(tail)
+
+    def check(leaf_input: bytes, salt: bytes | None, content: bytes) -> bool:
+        return (
+            len(leaf_input) == size
+            and leaf_input[start:end] == sha256(salt + content if salt else content).hexdigest().encode()
+            and leaf_input.startswith(head)
+            and leaf_input.endswith(tail)
+        )
+
+    return check
 
 
 def revocation_entry(uid: str, revoked_at: datetime | str | None, reason: str | None) -> bytes:
