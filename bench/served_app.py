@@ -2,7 +2,9 @@
 
 ``POST /bench/govflow`` takes a step on a random instance of its pool as the real step route does (row locked, the
 engine fires, history, log entry, one commit); ``POST /bench/bare`` does the bare ORM step on a random instance of its
-own pool (row locked, state updated, history row inserted, one commit). Both answer 204, or 409 when the instance
+own pool (row locked, state updated, history row inserted, one commit). Both act for the same signed-in user, loaded
+as Flask-Login loads it on every request of a signed-in user (the user row and its roles): the bare endpoint checks
+its role by hand, govflow's engine does. Both answer 204, or 409 when the instance
 moved under them. Configured by BENCH_DATABASE_URL, BENCH_INSTANCE_PATH and BENCH_POOL (the number of instances each).
 """
 
@@ -65,6 +67,9 @@ def build():
     @public
     def bare_step():
         instance_id = pool + random.randint(1, pool)  # noqa: S311
+        actor = db.session.get(User, 1)
+        if not actor.has_role("admin"):
+            return Response(status=403)
         instance = db.session.get(WorkflowInstance, instance_id, with_for_update=True)
         trigger = CYCLE[instance.status]
         source = instance.status
@@ -78,8 +83,8 @@ def build():
                 from_state=source,
                 to_state=instance.status,
                 definition_version=1,
-                actor_id=1,
-                actor_label="Bench",
+                actor_id=actor.id,
+                actor_label=actor.label,
                 inputs={},
                 at=datetime.now(),
                 instance_version=instance.version,

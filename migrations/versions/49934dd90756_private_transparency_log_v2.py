@@ -230,8 +230,10 @@ def _relog(connection, old_order):
 def upgrade():
     connection = op.get_bind()
     # History rows say what they left the instance as: its version counts its history rows from now on.
+    # Columns are added NOT NULL with a server default, then filled: on SQLite, making a column NOT NULL afterwards
+    # would rebuild the table, which the foreign keys of a populated database refuse.
     with op.batch_alter_table("instance_history", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("instance_version", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("instance_version", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("due_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("due_trigger", sa.String(length=64), nullable=True))
     connection.execute(
@@ -249,15 +251,10 @@ def upgrade():
             "WHERE id IN (SELECT max(id) FROM instance_history GROUP BY instance_id)"
         )
     )
-    with op.batch_alter_table("instance_history", schema=None) as batch_op:
-        batch_op.alter_column("instance_version", existing_type=sa.Integer(), nullable=False)
-
     with op.batch_alter_table("vote_rounds", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("seal", sa.LargeBinary(length=32), nullable=True))
+        batch_op.add_column(sa.Column("seal", sa.LargeBinary(length=32), nullable=False, server_default=""))
     for (round_id,) in connection.execute(sa.text("SELECT id FROM vote_rounds")).all():
         connection.execute(sa.text("UPDATE vote_rounds SET seal = :seal WHERE id = :id"), {"seal": os.urandom(32), "id": round_id})
-    with op.batch_alter_table("vote_rounds", schema=None) as batch_op:
-        batch_op.alter_column("seal", existing_type=sa.LargeBinary(length=32), nullable=False)
 
     old_order = connection.execute(sa.text('SELECT kind, history_id, attestation_id FROM log_entries ORDER BY "index"')).all()
     op.drop_table("log_entries")

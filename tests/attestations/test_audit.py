@@ -248,6 +248,21 @@ def test_a_history_row_inserted_behind_the_logs_back_is_named(logged, audit):
     assert code == 1 and f"history row {row_id} is not in the log" in output
 
 
+def test_a_history_row_recorded_twice_is_named_once_its_unique_index_is_dropped(logged, audit):
+    with logged.app_context():
+        entry = db.session.scalars(sa.select(LogEntry).where(LogEntry.kind == "transition").order_by(LogEntry.id)).first()
+        copy = {c: getattr(entry, c) for c in ("kind", "history_id", "salt", "leaf_input", "leaf_hash", "created_at")}
+    execute(logged, sa.text("DROP INDEX ux_log_entries_history"))
+    try:
+        execute(logged, sa.insert(LogEntry).values(**copy))
+        code, output = audit(logged)
+        assert code == 1
+        assert "the unique index of history rows in the log was dropped" in output and "a history row is recorded by two entries" in output
+    finally:
+        execute(logged, sa.delete(LogEntry).where(LogEntry.index.is_(None)))
+        execute(logged, sa.text("CREATE UNIQUE INDEX ux_log_entries_history ON log_entries (history_id) WHERE history_id IS NOT NULL"))
+
+
 def test_a_tampered_tile_is_named(logged, audit):
     """A stored node of the tree (what proofs are read from) that no longer matches the leaves is named."""
     with logged.app_context():
