@@ -24,6 +24,9 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from engine_bench import machine_facts  # noqa: E402
 
 from govflow import create_app  # noqa: E402
 from govflow.accounts.services import create_user  # noqa: E402
@@ -93,7 +96,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args()
     programmes, applications, milestones, repeats = (5, 200, 2_000, 3) if args.quick else (50, 2_000, 20_000, 15)
-    print(f"govflow sandbox benchmark  python {sys.version.split()[0]}  {utcnow().isoformat(timespec='seconds')}")
+    print(f"govflow sandbox benchmark  {machine_facts()}")
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(
             {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3", "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "GOVFLOW_KEYS_DIR": f"{tmp}/keys"},

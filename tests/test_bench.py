@@ -26,3 +26,20 @@ def test_the_sandbox_benchmark_runs_and_reports_each_ratio():
     lines = result.stdout.splitlines()
     assert [line.split(".")[0] for line in lines[1:]] == ["1", "2"]
     assert all("ratio" in line for line in lines[1:])
+
+
+def test_the_attestation_benchmark_runs_and_reports_each_ratio():
+    result = subprocess.run([sys.executable, "bench/attestation_bench.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("govflow attestation benchmark  commit ")
+    assert [line.split(".")[0] for line in lines[1:]] == ["1", "2", "3", "3", "4"]
+    assert "per CPU ratio" in lines[2] and all("ms" in line for line in lines[3:])
+
+
+def test_the_served_benchmark_runs_or_says_why_it_cannot():
+    result = subprocess.run([sys.executable, "bench/served_bench.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("govflow served benchmark  commit ") and lines[1].startswith("1. ")
+    assert "ratio" in lines[1] or "skipped" in lines[1]
