@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from engine_bench import machine_facts  # noqa: E402
+from engine_bench import machine_facts, median_time  # noqa: E402
 
 from govflow import create_app  # noqa: E402
 from govflow.attestations import entries as entries_module  # noqa: E402
@@ -358,17 +358,6 @@ def bench_status(repeats: int) -> dict:
 
         t_served, t_bare = median_time(served, repeats, 200), median_time(bare, repeats, 200)
         return {"served_ms": t_served * 1e3, "bare_ms": t_bare * 1e3, "ratio": t_served / t_bare}
-
-
-def median_time(fn, repeats: int, number: int) -> float:
-    """Median seconds per call of ``fn`` over ``repeats`` runs of ``number`` calls."""
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
 
 
 def main() -> None:

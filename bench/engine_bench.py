@@ -168,6 +168,34 @@ def _user_id() -> int:
     return user.id
 
 
+CYCLE = {"draft": "submit", "review": "send_back"}
+DEST = {"submit": "review", "send_back": "draft"}
+
+
+def bare_orm_step(instance: WorkflowInstance, actor) -> None:
+    """The bare baseline of a persisted transition: the state and version updated and a history row added by hand,
+    as a user of SQLAlchemy alone would write it (the caller commits)."""
+    trigger = CYCLE[instance.status]
+    source = instance.status
+    instance.status = DEST[trigger]
+    instance.version += 1
+    db.session.add(
+        InstanceHistory(
+            instance_id=instance.id,
+            kind="transition",
+            trigger=trigger,
+            from_state=source,
+            to_state=instance.status,
+            definition_version=1,
+            actor_id=actor.id,
+            actor_label=actor.label,
+            inputs={},
+            at=datetime.now(),
+            instance_version=instance.version,
+        )
+    )
+
+
 def bench_persisted(repeats: int, number: int, url: str | None = None) -> dict:
     """Load + fire + history + log entry (+ credential) + commit through govflow vs a bare ORM update + history insert +
     commit, interleaved so that any drift of the machine hits all alike."""
@@ -181,7 +209,6 @@ def bench_persisted(repeats: int, number: int, url: str | None = None) -> dict:
         db.session.commit()
         ids = {"logged": logged.id, "attested": attested.id, "bare": bare.id}
         cycle = {"draft": "submit", "review": "send_back"}
-        dest = {"submit": "review", "send_back": "draft"}
 
         def govflow_step(instance_id):
             def step():
@@ -192,26 +219,7 @@ def bench_persisted(repeats: int, number: int, url: str | None = None) -> dict:
             return step
 
         def bare_step():
-            instance = db.session.get(WorkflowInstance, ids["bare"])
-            trigger = cycle[instance.status]
-            source = instance.status
-            instance.status = dest[trigger]
-            instance.version += 1
-            db.session.add(
-                InstanceHistory(
-                    instance_id=instance.id,
-                    kind="transition",
-                    trigger=trigger,
-                    from_state=source,
-                    to_state=instance.status,
-                    definition_version=1,
-                    actor_id=actor.id,
-                    actor_label=actor.label,
-                    inputs={},
-                    at=datetime.now(),
-                    instance_version=instance.version,
-                )
-            )
+            bare_orm_step(db.session.get(WorkflowInstance, ids["bare"]), actor)
             db.session.commit()
 
         steps = {"logged": govflow_step(ids["logged"]), "attested": govflow_step(ids["attested"]), "bare": bare_step}

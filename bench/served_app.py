@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import random
-from datetime import datetime
 from pathlib import Path
 
+from engine_bench import CYCLE, bare_orm_step
 from flask import Response
 
 from govflow import create_app
@@ -22,12 +22,10 @@ from govflow.access import public
 from govflow.accounts.models import User
 from govflow.engine import EngineError
 from govflow.extensions import csrf, db
-from govflow.instances.models import InstanceHistory, WorkflowInstance
+from govflow.instances.models import WorkflowInstance
 from govflow.instances.services import fire_transition, lock_instance
 
 ROOT = Path(__file__).resolve().parents[1]
-CYCLE = {"draft": "submit", "review": "send_back"}
-DEST = {"submit": "review", "send_back": "draft"}
 
 
 def build():
@@ -70,26 +68,7 @@ def build():
         actor = db.session.get(User, 1)
         if not actor.has_role("admin"):
             return Response(status=403)
-        instance = db.session.get(WorkflowInstance, instance_id, with_for_update=True)
-        trigger = CYCLE[instance.status]
-        source = instance.status
-        instance.status = DEST[trigger]
-        instance.version += 1
-        db.session.add(
-            InstanceHistory(
-                instance_id=instance.id,
-                kind="transition",
-                trigger=trigger,
-                from_state=source,
-                to_state=instance.status,
-                definition_version=1,
-                actor_id=actor.id,
-                actor_label=actor.label,
-                inputs={},
-                at=datetime.now(),
-                instance_version=instance.version,
-            )
-        )
+        bare_orm_step(db.session.get(WorkflowInstance, instance_id, with_for_update=True), actor)
         db.session.commit()
         return Response(status=204)
 
