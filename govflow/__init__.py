@@ -41,6 +41,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         if app.testing and "GOVFLOW_SEQUENCER" not in test_config:
             # A test app integrates after each commit, deterministically, and leaves no thread behind.
             app.config["GOVFLOW_SEQUENCER"] = "inline"
+        if app.testing and "RATELIMIT_ENABLED" not in test_config:
+            app.config["RATELIMIT_ENABLED"] = False  # tests that check the limits turn them on
 
     from . import web
     from .accounts import views as account_views
@@ -48,7 +50,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .attestations import views as attestation_views
     from .charters import views as charter_views
     from .charters.catalog import load_catalog
-    from .extensions import babel, csrf, db, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale, select_timezone
     from .instances import views as instance_views
     from .main import views as main_views
@@ -56,9 +58,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from .reviews import views as review_views
     from .sandbox import views as sandbox_views
 
+    web.install_converters(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     web.configure_database(app)

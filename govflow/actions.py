@@ -71,15 +71,27 @@ def run_form(form, action: Callable[[], Any], success, target: Callable[[Any], s
     return redirect(target(result)), 302
 
 
+# A spreadsheet runs a cell beginning with one of these as a formula (OWASP's CSV injection rule).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will show, not run: text beginning like a formula is prefixed with a quote (OWASP)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_download(rows: Iterable[dict], columns: list[str], filename: str) -> Response:
-    """A CSV download (UTF-8, a header line then one line per row), streamed in pieces of about 64 KiB."""
+    """A CSV download (UTF-8, a header line then one line per row), streamed in pieces of about 64 KiB; every text cell
+    that a spreadsheet would run as a formula is neutralised."""
 
     def generate():
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow(row)
+            writer.writerow({key: safe_cell(value) for key, value in row.items()})
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -45,6 +45,13 @@ def load_config(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE": 20,
+        # Rate limits (Flask-Limiter): sign-in per address and per account (failed attempts only), and every POST of
+        # someone not signed in. Counts live in memory, or in Redis when REDIS_URL is set (shared by all processes).
+        "RATELIMIT_ENABLED": os.environ.get("GOVFLOW_RATE_LIMITS", "1") == "1",
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "LOGIN_LIMIT_PER_ADDRESS": "20 per minute",
+        "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
+        "RATELIMIT_ANONYMOUS_POSTS": "60 per minute",
         # Public address of this govflow, written into credentials (status-list URLs, subject ids).
         "GOVFLOW_BASE_URL": os.environ.get("GOVFLOW_BASE_URL", "http://127.0.0.1:5000"),
         # Private signing keys (files, mode 0600); GOVFLOW_ATTESTATION_KEY / GOVFLOW_LOG_KEY (PEM) override them.

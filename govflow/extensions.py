@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import request
 from flask_babel import Babel
-from flask_login import LoginManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -32,6 +35,26 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def _signed_in_or_reading() -> bool:
+    # The default limit applies to what strangers send: POSTs by someone not signed in (sign-in, language switch...).
+    return request.method not in ("POST", "PUT", "PATCH", "DELETE") or current_user.is_authenticated
+
+
+# Memory storage by default; production sets RATELIMIT_STORAGE_URI (from REDIS_URL) so every process shares counts.
+limiter = Limiter(
+    get_remote_address,
+    default_limits=[lambda: _config("RATELIMIT_ANONYMOUS_POSTS")],
+    default_limits_exempt_when=_signed_in_or_reading,
+    headers_enabled=True,
+)
+
+
+def _config(name: str) -> str:
+    from flask import current_app
+
+    return current_app.config[name]
 
 
 def lock_row(model, key):

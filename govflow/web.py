@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+import uuid
+
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, g, jsonify, render_template, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
+from . import bounds
 from .access import enforce_declared_access
 from .extensions import db, login_manager
 from .i18n import tr
@@ -22,9 +29,46 @@ ERROR_TEXTS = {
     405: _l("This action is not available here."),
     409: _l("This conflicts with the current state of the item."),
     413: _l("The upload is too large."),
+    429: _l("Too many attempts in a short time. Wait a few minutes, then try again."),
     422: _l("The request could not be processed."),
     500: _l("Something went wrong on our side. Nothing was changed."),
 }
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: a whole number a database id can be; a larger one is simply not found (404)."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=bounds.MAX_ID if max is None else max, signed=signed)
+
+
+def install_converters(app: Flask) -> None:
+    """Bound the ``int`` converter of every route (before the blueprints are registered)."""
+    app.url_map.converters["int"] = IdConverter
+
+
+def page_arg(name: str = "page") -> int:
+    """A page number from the query string: a whole number from 1 to MAX_PAGE (anything else is page 1)."""
+    value = request.args.get(name, 1, type=int)
+    return value if isinstance(value, int) and 1 <= value <= bounds.MAX_PAGE else 1
+
+
+def int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
+    """A whole number from the query string within [minimum, maximum], else ``default``."""
+    value = request.args.get(name, default, type=int)
+    return value if isinstance(value, int) and minimum <= value <= maximum else default
+
+
+SESSION_TOKEN = "session_token"  # noqa: S105 - the name of a session key, not a secret
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
+    """Whether the database refused a duplicate (a unique key), as opposed to a broken check or foreign key."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) == "23505":  # PostgreSQL's unique_violation
+        return True
+    return "UNIQUE constraint failed" in str(original)
 
 
 def configure_database(app: Flask) -> None:
@@ -64,14 +108,34 @@ def install(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() and int(user_id) <= bounds.MAX_ID else None
+        if user is None or not user.active:
+            return None
+        # A session is honoured only while it carries the user's current token (sign-out and a new password draw another).
+        token = session.get(SESSION_TOKEN)
+        return user if token is not None and user.session_token is not None and secrets.compare_digest(token, user.session_token) else None
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
 
+    @app.before_request
+    def _request_id():
+        # A request id in every log line of a failure and on the error page, so a person can quote it to us.
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+
     app.before_request(enforce_declared_access)
+
+    @app.before_request
+    def _refuse_control_characters():
+        # Checked once for every route: a NUL byte (which PostgreSQL's text columns refuse) or another invisible control
+        # character in the address, the query, a form field or a file name is refused before any view runs.
+        values = [request.path, *request.args.keys(), *request.args.values()]
+        if request.method in ("POST", "PUT", "PATCH"):
+            values += [*request.form.keys(), *request.form.values(), *(f.filename or "" for f in request.files.values())]
+        if any(bounds.has_control_characters(v) for v in values):
+            abort(422, _("The request holds a control character (such as a NUL byte) that no field accepts. Remove it and try again."))
 
     @app.after_request
     def _security_headers(response):
@@ -85,6 +149,10 @@ def install(app: Flask) -> None:
         )
         return response
 
+    from .accounts.views import too_many
+
+    app.register_error_handler(429, too_many)
+
     @app.errorhandler(CSRFError)
     def _csrf(_error):
         return error_page(400, _("The form has expired or was not sent from this site. Reload the page and try again."))
@@ -95,11 +163,29 @@ def install(app: Flask) -> None:
         custom = error.description if error.description != type(error).description else None
         return error_page(error.code or 500, custom)
 
+    @app.errorhandler(StaleDataError)
+    def _stale(_error):
+        db.session.rollback()
+        return error_page(409, _("Someone else changed this item at the same time. Nothing was overwritten: reload the page and check its new state."))
+
+    @app.errorhandler(sa.exc.IntegrityError)
+    def _integrity(error):
+        db.session.rollback()
+        if is_unique_violation(error):
+            return error_page(409, _("Someone made the same change at the same time. Nothing was overwritten: reload the page to see it."))
+        return _unexpected(error)
+
     @app.errorhandler(Exception)
     def _unexpected(error):
         db.session.rollback()
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return error_page(500)
+        request_id = getattr(g, "request_id", "-")
+        app.logger.exception("unhandled error on %s %s [request %s]", request.method, request.path, request_id)
+        return error_page(500, _("Something went wrong on our side. Nothing was changed. If it happens again, quote request %(id)s.", id=request_id))
+
+    @app.after_request
+    def _request_id_header(response):
+        response.headers.setdefault("X-Request-Id", getattr(g, "request_id", ""))
+        return response
 
     @app.context_processor
     def _helpers():

@@ -39,6 +39,9 @@ class User(UserMixin, db.Model):
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Sessions carry this token and are honoured only while it matches: signing out or changing the password draws a
+    # new one, which ends every session of the user, including cookies copied before.
+    session_token: Mapped[str | None] = mapped_column(sa.String(43))
 
     role_rows: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan", lazy="selectin")
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from .models import ROLE_VALUES, User, UserRole
+from .passwords import password_problem
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 10
 # Hash checked against when the e-mail is unknown, so both paths cost the same (no user enumeration by timing).
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
@@ -37,8 +39,9 @@ def create_user(email: str, name: str, password: str, roles: list[str] | tuple[s
         raise AccountError(f"'{email}' is not an e-mail address")
     if not name.strip():
         raise AccountError("a name is required")
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    problem = password_problem(password, email, name)
+    if problem:
+        raise AccountError(problem)
     unknown = [r for r in roles if r not in ROLE_VALUES]
     if unknown:
         raise AccountError(f"unknown role(s): {', '.join(unknown)} (known: {', '.join(ROLE_VALUES)})")
@@ -60,3 +63,28 @@ def authenticate(email: str, password: str) -> User | None:
     if not user.active or not check_password_hash(user.password_hash, password):
         return None
     return user
+
+
+def session_token(user: User) -> str:
+    """The token a new session of ``user`` carries (drawn on first use)."""
+    if user.session_token is None:
+        user.session_token = secrets.token_urlsafe(32)
+        db.session.flush()
+    return user.session_token
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` (sign-out everywhere): a new token, so earlier cookies are refused."""
+    user.session_token = secrets.token_urlsafe(32)
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change ``user``'s password after checking the current one; every other session ends."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise AccountError(_("The current password is not right."))
+    problem = password_problem(new or "", user.email, user.name)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = hash_password(new)
+    end_sessions(user)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..access import public, signed_in
-from .forms import LanguageForm, LoginForm
-from .services import authenticate
+from ..extensions import db, limiter
+from ..web import SESSION_TOKEN, error_page
+from .forms import LanguageForm, LoginForm, PasswordForm
+from .services import AccountError, authenticate, change_password, end_sessions, session_token
 
 bp = Blueprint("accounts", __name__)
 
@@ -22,8 +24,17 @@ def safe_next(target: str | None, default: str) -> str:
     return default
 
 
+def _login_email() -> str:
+    """The account a sign-in attempt names (rate-limited per account, whatever address it comes from)."""
+    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_email, methods=["POST"], deduct_when=lambda response: response.status_code == 401
+)
 def login():
     """Sign-in form; a wrong e-mail or password gets one message that reveals neither."""
     if current_user.is_authenticated:
@@ -32,7 +43,12 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
+            lang = session.get("lang")
             session.clear()
+            session[SESSION_TOKEN] = session_token(user)
+            if lang:
+                session["lang"] = lang
+            db.session.commit()
             login_user(user)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(form.next.data, url_for("main.dashboard")))
@@ -46,6 +62,8 @@ def login():
 def logout():
     """Sign out (a POST with CSRF token, so no link can sign a user out)."""
     lang = session.get("lang")
+    end_sessions(current_user)
+    db.session.commit()
     logout_user()
     session.clear()
     if lang:
@@ -62,3 +80,31 @@ def set_language():
     if form.validate_on_submit():
         session["lang"] = form.lang.data
     return redirect(safe_next(form.next.data, url_for("main.index")))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def password():
+    """Change one's password; every other session of the account ends (this one carries on)."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.new.data)
+        except AccountError as exc:
+            db.session.rollback()
+            form.new.errors = [*form.new.errors, str(exc)]
+            status = 422
+        else:
+            session[SESSION_TOKEN] = current_user.session_token
+            db.session.commit()
+            flash(_("Your password was changed. Other sessions of your account were signed out."), "success")
+            return redirect(url_for("main.dashboard"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("accounts/password.html", form=form), status
+
+
+def too_many(_error):
+    """The answer to a refused burst of attempts (HTTP 429), in the user's language."""
+    return error_page(429, _("Too many attempts in a short time. Wait a few minutes, then try again."))

@@ -24,6 +24,20 @@ from .verify import verify_offline
 
 bp = Blueprint("attestations", __name__)
 MAX_VERIFY_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value) -> int:
+    """How deeply ``value`` nests lists and objects (measured without recursion, so any input is safe)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                return depth
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _b64(data: bytes) -> str:
@@ -266,8 +280,10 @@ def verify():
         if error is None:
             try:
                 document = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 document, error = None, _("This is not JSON: paste the credential exactly as downloaded.")
+        if error is None and json_depth(document) > MAX_JSON_DEPTH:
+            error = _("This JSON is nested deeper than any credential (%(n)s levels at most): it cannot be a govflow credential.", n=MAX_JSON_DEPTH)
         if error is None and isinstance(document, dict) and "credential" in document:
             document = document["credential"]
         if error is None and not isinstance(document, dict):

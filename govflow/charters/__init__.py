@@ -132,6 +132,8 @@ def register(registry: WorkflowRegistry) -> None:
         signature = signature_of(instance)
         return signature is not None and services.is_member(user, signature.organisation_id)
 
+    registry.inbox_section("charters/_invitations.html", lambda user: {"invitations": services.pending_invitations(user)})
+
     # Public once declared (commitments) or signed (signatures): the register shows who committed to what, and who withdrew.
     registry.subject(
         Subject("commitment", "charters/_commitment_panel.html", load_commitment, org_member, commitment_claims, lambda instance: instance.status != "draft")

@@ -9,6 +9,8 @@ from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, Optional
 
+from ..formfields import DateInRange
+
 KIND_CHOICES = [
     SelectChoice("company", _l("Company")),
     SelectChoice("public_body", _l("Public body")),
@@ -28,8 +30,14 @@ class OrganisationForm(FlaskForm):
     website = URLField(_l("Website"), validators=[Optional(), URL(require_tld=False), Length(max=300)])
 
 
+class InvitationAnswerForm(FlaskForm):
+    """Accept or decline an invitation."""
+
+    answer = SelectField(choices=[SelectChoice("accept", _l("Accept")), SelectChoice("decline", _l("Decline"))])
+
+
 class MemberAddForm(FlaskForm):
-    """Add an existing user to an organisation."""
+    """Invite a person to an organisation."""
 
     email = EmailField(_l("E-mail of the person"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
@@ -79,7 +87,7 @@ class CommitmentForm(FlaskForm):
     statement = TextAreaField(_l("What the organisation commits to do"), validators=[DataRequired(), Length(min=20, max=4000)])
     themes = SelectMultipleField(_l("Themes it serves"), validators=[Optional()])
     owner_id = SelectField(_l("Owner"), coerce=lambda v: int(v) if v not in (None, "", "None") else None, validators=[Optional()])
-    target_date = DateField(_l("Target date"), validators=[Optional()])
+    target_date = DateField(_l("Target date"), validators=[Optional(), DateInRange()])
 
 
 class EvidenceForm(FlaskForm):

@@ -64,6 +64,30 @@ class Membership(db.Model):
     __table_args__ = (sa.CheckConstraint(sa.column("role").in_([r.value for r in MemberRole]), name="role_known"),)
 
 
+class Invitation(db.Model):
+    """An invitation to join an organisation, sent to an e-mail address; the person becomes a member only by accepting
+    it, signed in with that address. It expires; it is kept once answered."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    invited_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column()
+    accepted: Mapped[bool | None] = mapped_column()
+
+    organisation: Mapped[Organisation] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("role").in_([r.value for r in MemberRole]), name="role_known"),
+        sa.CheckConstraint("(answered_at IS NULL) = (accepted IS NULL)", name="answer_complete"),
+    )
+
+
 class CharterRecord(db.Model):
     """A charter version registered in this database, with the digest of its file (signatures reference it)."""
 

@@ -6,7 +6,7 @@ or AlreadySigned (409) with a sentence a person understands.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +14,17 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from .. import bounds
+from ..accounts.services import EMAIL_RE
 from ..engine import EngineError, NotPermitted, utcnow
-from ..extensions import db
+from ..extensions import db, lock_row
 from ..instances.services import fire_transition, get_engine, start_instance
 from .catalog import ensure_charter_registered, get_catalog
 from .definitions import CharterDef
 from .models import (
     Commitment,
     Evidence,
+    Invitation,
     MemberRole,
     Membership,
     Organisation,
@@ -34,6 +37,18 @@ from .uploads import CheckedUpload, store
 
 COMMITMENT_WORKFLOW = "commitment"
 SIGNATURE_WORKFLOW = "charter_signature"
+
+
+class CharterConflict(EngineError):
+    """A charter act that conflicts with the current state (answered twice, expired): 409."""
+
+    status = 409
+
+
+class NotFound(EngineError):
+    """Something the actor asked for that does not exist for them: 404."""
+
+    status = 404
 
 
 class CharterError(ValueError):
@@ -103,6 +118,82 @@ def add_member(organisation: Organisation, user: Any, role: str) -> Membership:
     db.session.add(membership)
     db.session.flush()
     return membership
+
+
+INVITATION_DAYS = 30
+
+
+def invite_member(actor: Any, organisation: Organisation, email: str, role: str, now: datetime | None = None) -> Invitation:
+    """An officer invites the person with ``email`` to join as ``role``; they become a member only once they accept.
+
+    The answer is the same whether or not anyone has an account with that address: nothing is learnt of others'
+    accounts. Inviting again renews the pending invitation.
+    """
+    if not can_manage_organisation(actor, organisation):
+        raise NotPermitted(_("Only the organisation's officers can invite members."))
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email):
+        raise CharterError(_("Give an e-mail address."))
+    if role not in {r.value for r in MemberRole}:
+        raise CharterError(_("Unknown member role: %(role)s.", role=role))
+    now = now or utcnow()
+    pending = db.session.scalar(
+        sa.select(Invitation).where(Invitation.organisation_id == organisation.id, Invitation.email == email, Invitation.answered_at.is_(None))
+    )
+    if pending is None:
+        pending = Invitation(organisation_id=organisation.id, email=email, invited_by_id=actor.id, created_at=now)
+        db.session.add(pending)
+    pending.role, pending.expires_at = role, now + timedelta(days=INVITATION_DAYS)
+    db.session.flush()
+    return pending
+
+
+def _actor_ok(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and getattr(user, "id", None) is not None
+
+
+def pending_invitations(user: Any, now: datetime | None = None) -> list[Invitation]:
+    """The invitations waiting for ``user`` (sent to their address, unanswered, not expired)."""
+    if not _actor_ok(user):
+        return []
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            sa.select(Invitation).where(Invitation.email == user.email, Invitation.answered_at.is_(None), Invitation.expires_at > now).order_by(Invitation.id)
+        )
+    )
+
+
+def organisation_invitations(organisation: Organisation, now: datetime | None = None) -> list[Invitation]:
+    """The organisation's invitations still waiting for an answer (for its officers)."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            sa.select(Invitation)
+            .where(Invitation.organisation_id == organisation.id, Invitation.answered_at.is_(None), Invitation.expires_at > now)
+            .order_by(Invitation.id)
+        )
+    )
+
+
+def answer_invitation(actor: Any, invitation_id: int, accept: bool, now: datetime | None = None) -> Invitation:
+    """The invited person accepts (and becomes a member) or declines; only the person the address belongs to may.
+
+    The invitation's row is locked first, so two answers at once give one membership and a 409, never a duplicate.
+    """
+    invitation = lock_row(Invitation, invitation_id)
+    now = now or utcnow()
+    if invitation is None or not _actor_ok(actor) or invitation.email != actor.email:
+        raise NotFound(_("There is no such invitation for you."))
+    if invitation.answered_at is not None:
+        raise CharterConflict(_("You have already answered this invitation."))
+    if invitation.expires_at <= now:
+        raise CharterConflict(_("This invitation has expired: ask the organisation's officers to invite you again."))
+    invitation.answered_at, invitation.accepted = now, accept
+    if accept and member_role(actor, invitation.organisation_id) is None:
+        add_member(invitation.organisation, actor, invitation.role)
+    db.session.flush()
+    return invitation
 
 
 def change_member_role(actor: Any, organisation: Organisation, user_id: int, role: str | None) -> None:
@@ -292,6 +383,11 @@ def _check_commitment_fields(charter: CharterDef, pillar: str, themes: list[str]
     return themes
 
 
+def _check_target_date(target_date: date | None) -> None:
+    if not bounds.date_in_range(target_date):
+        raise CharterError(_("Give a date between %(first)s and %(last)s.", first=bounds.DATE_MIN.isoformat(), last=bounds.DATE_MAX.isoformat()))
+
+
 def create_commitment(
     actor: Any,
     signature: Signature,
@@ -310,6 +406,7 @@ def create_commitment(
         raise CharterError(_("This signature was withdrawn: no commitment can be added under it."))
     charter = get_catalog().get(signature.charter, signature.charter_version)
     themes = _check_commitment_fields(charter, pillar, themes)
+    _check_target_date(target_date)
     if owner_id is not None and not is_member(db.session.get(_user_model(), owner_id), organisation.id):
         raise CharterError(_("The owner must be a member of the organisation."))
     pillar_def = charter.item(pillar)
@@ -353,6 +450,7 @@ def update_commitment(
     if owner_id is not None and not is_member(db.session.get(_user_model(), owner_id), commitment.organisation_id):
         raise CharterError(_("The owner must be a member of the organisation."))
     commitment.statement = (statement or "").strip()
+    _check_target_date(target_date)
     commitment.owner_id, commitment.target_date = owner_id, target_date
     db.session.flush()
     return commitment

@@ -189,6 +189,8 @@ def inspect_upload(data: bytes, filename: str, max_bytes: int) -> CheckedUpload:
         )
     if ending in _CODE_ENDINGS:
         raise UploadRefused(f"Files whose name ends in .{ending} can run code when opened and are not accepted as evidence.")
+    _refuse_markup(data, kind)
+    _parse_whole(data, kind)
     return CheckedUpload(
         kind=kind.key,
         label=kind.label,
@@ -198,6 +200,58 @@ def inspect_upload(data: bytes, filename: str, max_bytes: int) -> CheckedUpload:
         sha256=hashlib.sha256(data).hexdigest(),
         original_name=display_name,
     )
+
+
+# Markers of a page or a script anywhere in the bytes: a file that is also a web page (a polyglot: a PDF or a PNG with
+# HTML inside) is refused whatever it claims to be, because a browser or a viewer may run that part.
+_MARKUP_MARKERS = (b"<script", b"<html", b"<!doctype html", b"<iframe", b"<body", b"<svg", b"<object", b"<embed", b"<meta http-equiv", b"javascript:", b"<?php")
+# Actions a PDF viewer runs: scripts and launching programs.
+_PDF_ACTIONS = re.compile(rb"/(JavaScript|JS|Launch)[\s/<(\[]")
+
+
+def _refuse_markup(data: bytes, kind: Kind) -> None:
+    lowered = data.lower()
+    found = next((m for m in _MARKUP_MARKERS if m in lowered), None)
+    if found is not None:
+        raise UploadRefused(f"The file carries web-page or script markup ({found.decode()}…), which a browser could run: it is not accepted as evidence.")
+    if kind.key == "pdf" and _PDF_ACTIONS.search(data):
+        raise UploadRefused("The PDF carries a script or an action that launches a program: it is not accepted as evidence.")
+
+
+def _parse_whole(data: bytes, kind: Kind) -> None:
+    """Open the whole file with a library that understands its kind: a file that only starts like a PDF or an image is
+    refused."""
+    if kind.key == "pdf":
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError, PdfStreamError
+
+        try:
+            reader = PdfReader(io.BytesIO(data), strict=True)
+            if len(reader.pages) < 1:
+                raise UploadRefused("The PDF has no page.")
+            for page in reader.pages:
+                page.get_contents()
+        except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, zlib.error) as error:
+            raise UploadRefused(f"The PDF cannot be read as a whole ({type(error).__name__}): send the file exactly as exported.") from None
+    elif kind.key in ("png", "jpeg", "webp"):
+        import warnings
+
+        from PIL import Image, UnidentifiedImageError
+
+        formats = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as image:
+                    if image.format != formats[kind.key]:
+                        raise UploadRefused(f"The image is not {kind.noun} inside.")
+                    image.verify()
+                with Image.open(io.BytesIO(data)) as image:
+                    image.load()  # decodes every pixel: a truncated or damaged image fails here
+        except UploadRefused:
+            raise
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+            raise UploadRefused(f"The image cannot be decoded as a whole ({type(error).__name__}): send the file exactly as exported.") from None
 
 
 def storage_path(root: Path, sha256: str, extension: str) -> Path:

@@ -8,20 +8,22 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import bounds
 from ..access import public, roles_required, signed_in
 from ..accounts.models import User
-from ..accounts.services import find_user
-from ..actions import refusal, run_form
+from ..actions import act, refusal, run_form
 from ..engine import EngineError, NotPermitted, utcnow
 from ..extensions import db
 from ..i18n import tr
 from ..instances.services import can_view_instance
+from ..web import int_arg
 from . import services
 from .catalog import get_catalog
 from .charts import maturity_chart_svg
 from .forms import (
     CommitmentForm,
     EvidenceForm,
+    InvitationAnswerForm,
     MemberAddForm,
     MemberChangeForm,
     OrganisationForm,
@@ -209,6 +211,7 @@ def organisation(organisation_id: int):
         charts=charts,
         newer=newer,
         add_form=MemberAddForm(),
+        invitations=services.organisation_invitations(org) if services.can_manage_organisation(current_user, org) else [],
         change_form=MemberChangeForm(),
     )
 
@@ -216,7 +219,8 @@ def organisation(organisation_id: int):
 @bp.post("/organisations/<int:organisation_id>/members")
 @signed_in
 def add_member(organisation_id: int):
-    """Add an existing user to the organisation.
+    """Invite a person by e-mail to join the organisation; they become a member when they accept. The answer is the same
+    whether or not the address has an account.
 
     :raise 403: not an officer or administrator.
     """
@@ -224,22 +228,36 @@ def add_member(organisation_id: int):
     if not services.can_manage_organisation(current_user, org):
         abort(403)
     form = MemberAddForm()
+    target = url_for("charters.organisation", organisation_id=org.id)
     if not form.validate_on_submit():
-        flash(_("Give the e-mail of a person who has an account, and a role."), "error")
-        return redirect(url_for("charters.organisation", organisation_id=org.id)), 303
-    user = find_user(form.email.data)
-    if user is None:
-        flash(_("Nobody has an account with this e-mail; an administrator can create one."), "error")
-        return redirect(url_for("charters.organisation", organisation_id=org.id)), 303
-    try:
-        services.add_member(org, user, form.role.data)
-    except services.CharterError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("%(name)s was added.", name=user.name), "success")
-    return redirect(url_for("charters.organisation", organisation_id=org.id)), 303
+        flash(_("Give an e-mail address and a role."), "error")
+        return redirect(target), 303
+    email = form.email.data.strip().lower()
+    return act(
+        lambda: services.invite_member(current_user, org, email, form.role.data),
+        _("An invitation to %(email)s was recorded. The person becomes a member once they accept it, signed in with this address.", email=email),
+        target,
+        (services.CharterError, NotPermitted),
+    )
+
+
+@bp.post("/invitations/<int:invitation_id>")
+@signed_in
+def answer_invitation(invitation_id: int):
+    """The invited person accepts or declines an invitation sent to their address.
+
+    :raise 404: no such invitation for this user. :raise 409: already answered or expired.
+    """
+    form = InvitationAnswerForm()
+    if not form.validate_on_submit():
+        abort(422, _("Accept or decline the invitation."))
+    accept = form.answer.data == "accept"
+    return act(
+        lambda: services.answer_invitation(current_user, invitation_id, accept),
+        _("Welcome to the organisation.") if accept else _("The invitation was declined."),
+        url_for("main.dashboard"),
+        (services.CharterConflict, services.NotFound),
+    )
 
 
 @bp.post("/organisations/<int:organisation_id>/members/<int:user_id>")
@@ -452,7 +470,7 @@ def assessment(signature_id: int):
     charter = get_catalog().get(signature.charter, signature.charter_version)
     if not charter.themes:
         abort(409, _("This charter has no self-assessment themes."))
-    year = request.args.get("year", type=int) or utcnow().year
+    year = int_arg("year", utcnow().year, bounds.DATE_MIN.year, bounds.DATE_MAX.year)
     form = assessment_form(charter, year=str(year))
 
     def submit():

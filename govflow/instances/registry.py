@@ -37,6 +37,8 @@ class Subject:
     is_public: Callable[[Any], bool] | None = None  # whether anyone may see the subject's attestations
     # Confidential subjects are seen only by those ``can_view`` admits: administrators get no pass (a laureate's roadmap).
     confidential: bool = False
+    # In the states where this says so, the subject is seen only by those ``can_view`` admits (a draft is its authors').
+    private_when: Callable[[Any], bool] | None = None
 
 
 @dataclass

@@ -220,7 +220,7 @@ def can_view_instance(user: Any, instance: WorkflowInstance) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     subject = get_registry().subjects.get(instance.subject_kind)
-    if subject is not None and subject.confidential:
+    if subject is not None and (subject.confidential or (subject.private_when is not None and subject.private_when(instance))):
         return subject.can_view(user, instance)
     if user.has_role("admin"):
         return True

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..access import public, signed_in
 from ..extensions import db
 from ..instances.deadlines import reminders_for
 from ..instances.services import available_transitions, get_registry, waiting_on
+from ..web import page_arg
 
 bp = Blueprint("main", __name__)
 
@@ -27,7 +28,7 @@ def index():
 @signed_in
 def dashboard():
     """What waits on the signed-in user: instances where they may take a step now."""
-    page = waiting_on(current_user, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
+    page = waiting_on(current_user, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
     actions = {i.id: available_transitions(current_user, i) for i in page.items}
     reminders = reminders_for([i.id for i in page.items])
     sections = [(template, load(current_user)) for template, load in get_registry().inbox_sections]

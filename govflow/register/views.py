@@ -11,6 +11,7 @@ from ..charters.models import OrganisationKind
 from ..engine import utcnow
 from ..instances.services import Page, get_engine
 from ..sandbox.services import published_syntheses
+from ..web import page_arg
 from .services import COLUMNS, RegisterFilters, rows, search
 
 bp = Blueprint("register", __name__)
@@ -37,7 +38,7 @@ def index():
     """Signatories by charter with their commitments' status, withdrawals and attestations; searchable and paginated."""
     filters = _filters()
     per_page = current_app.config["PAGE_SIZE"]
-    page_number = max(1, request.args.get("page", 1, type=int))
+    page_number = page_arg()
     entries, total = search(filters, page_number, per_page)
     page = Page(entries, page_number, per_page, total)
     catalog = get_catalog()

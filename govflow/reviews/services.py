@@ -306,7 +306,17 @@ def _clean_list(values: list[str]) -> list[str]:
     return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
 
 
+def _check_lengths(fields: dict) -> None:
+    """Every section, draft or not, within the dossier's limit (a draft is stored too)."""
+    long = [key for key, value in fields.items() if isinstance(value, str) and len(value) > dossier.MAX_LENGTH]
+    if long:
+        raise ReviewError(
+            _("Keep each section of the dossier to %(max)s characters or fewer (too long: %(keys)s).", max=dossier.MAX_LENGTH, keys=", ".join(long))
+        )
+
+
 def _add_version(actor, referral, number, fields, partners, charters) -> DossierVersion:
+    _check_lengths(fields)
     version = DossierVersion(
         referral_id=referral.id,
         number=number,
@@ -330,6 +340,7 @@ def update_dossier(actor: Any, referral: Referral, fields: dict, partners: list[
     status = referral.instance.status
     current = latest_dossier(referral)
     if status == "draft":
+        _check_lengths(fields)
         current.fields, current.partners, current.charters = dossier.clean(fields), _clean_list(partners), _clean_list(charters)
         db.session.flush()
         return current

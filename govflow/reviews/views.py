@@ -17,7 +17,8 @@ from ..charters.services import user_organisations
 from ..engine import EngineError, NotPermitted
 from ..extensions import db
 from ..i18n import tr
-from . import dossier, services
+from ..web import page_arg
+from . import dossier, policies, services
 from .forms import ConditionForm, DissentForm, InterestsForm, RapporteurForm, RecusalForm, ReferralForm, VoteForm
 from .models import Committee, Condition, Decision, Referral
 
@@ -35,9 +36,15 @@ def _referral(referral_id: int) -> Referral:
     referral = db.session.get(Referral, referral_id)
     if referral is None:
         abort(404)
-    holder = referral.organisation_id in {o.id for o in user_organisations(current_user)}
-    if not holder and services.committee_role(current_user, referral.committee_id) is None and not current_user.has_role("admin"):
+    if not policies.can_see_referral(current_user, referral):
         abort(403)
+    return referral
+
+
+def _dossier_readable(referral_id: int) -> Referral:
+    referral = _referral(referral_id)
+    if not policies.can_read_dossier(current_user, referral):
+        abort(403, _("The dossier is read by the holder and by the committee's members who are not recused, once it is submitted."))
     return referral
 
 
@@ -134,6 +141,7 @@ def new_referral():
         form=form,
         values=values,
         fields=dossier.FIELDS,
+        max_length=dossier.MAX_LENGTH,
         lang=str(get_locale()),
         errors=dossier.validate(values, str(get_locale())) if values else {},
         referral=None,
@@ -181,6 +189,7 @@ def edit_dossier(referral_id: int):
         form=form,
         values=values,
         fields=dossier.FIELDS,
+        max_length=dossier.MAX_LENGTH,
         lang=str(get_locale()),
         errors=dossier.validate(values, str(get_locale())),
         referral=referral,
@@ -190,8 +199,11 @@ def edit_dossier(referral_id: int):
 @bp.get("/referrals/<int:referral_id>/changes")
 @signed_in
 def changes(referral_id: int):
-    """What changed in the dossier since the version the committee last examined."""
-    referral = _referral(referral_id)
+    """What changed in the dossier since the version the committee last examined.
+
+    :raise 403: anyone who may not read the dossier (see ``policies``).
+    """
+    referral = _dossier_readable(referral_id)
     versions = services.dossier_versions(referral)
     latest = versions[-1]
     base = next((v for v in versions if v.number == referral.examined_version), None)
@@ -381,9 +393,7 @@ def file(attachment_id: int):
     attachment = db.session.get(DossierAttachment, attachment_id)
     if attachment is None:
         abort(404)
-    referral = _referral(attachment.referral_id)
-    if services.is_recused(current_user, referral):
-        abort(403, _("You are recused from this referral."))
+    _dossier_readable(attachment.referral_id)
     return send_file(evidence_root() / attachment.storage_name, mimetype=attachment.mime, as_attachment=True, download_name=attachment.original_name)
 
 
@@ -391,7 +401,7 @@ def file(attachment_id: int):
 @public
 def published_decisions():
     """Published decisions of the ethics committees: project, organisation, decision, conditions, date (never the dossier)."""
-    page_number = max(1, request.args.get("page", 1, type=int))
+    page_number = page_arg()
     per_page = 20
     query = sa.select(Decision).where(Decision.published.is_(True), Decision.annulled_at.is_(None))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
@@ -431,6 +441,7 @@ def _review_helpers():
     return {
         "review_role": lambda referral: services.committee_role(current_user, referral.committee_id),
         "review_recused": lambda referral: services.is_recused(current_user, referral),
+        "review_can_read_dossier": lambda referral: policies.can_read_dossier(current_user, referral),
         "review_eligible": lambda referral: current_user.is_authenticated and current_user.id in services.eligible_members(referral),
         "review": services,
         "rapporteur_form": RapporteurForm,

@@ -14,7 +14,7 @@ DECIDED = {"favourable", "favourable_with_conditions", "changes_requested", "unf
 def register(registry: WorkflowRegistry) -> None:
     """Register the review relations, guards, hooks and subject."""
     from ..charters.services import is_member, organisation_ids
-    from . import ballots, dossier, services
+    from . import ballots, dossier, policies, services
     from .models import CommitteeMember, Recusal, Referral
 
     def referral_of(instance):
@@ -152,12 +152,15 @@ def register(registry: WorkflowRegistry) -> None:
 
     def can_view(user, instance) -> bool:
         referral = referral_of(instance)
-        return referral is not None and (holder(user, instance) or services.committee_role(user, referral.committee_id) is not None)
+        return referral is not None and policies.can_see_referral(user, referral)
 
     def is_public(instance) -> bool:
         decision = services.latest_decision(referral_of(instance))
         return decision is not None and decision.published
 
-    registry.subject(Subject("referral", "reviews/_referral_panel.html", load, can_view, claims, is_public))
+    # A draft is its authors' alone: not even administrators open it (``private_when``).
+    registry.subject(
+        Subject("referral", "reviews/_referral_panel.html", load, can_view, claims, is_public, private_when=lambda instance: instance.status == "draft")
+    )
     registry.inbox_section("reviews/_inbox.html", services.inbox)
     ballots.register_sources(registry)

@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..formfields import DateInRange
 from ..i18n import tr
 from .models import SCORE_MAX
 
@@ -23,8 +24,8 @@ class ProgrammeForm(FlaskForm):
     edition = IntegerField(_l("Edition (year)"), validators=[DataRequired(), NumberRange(2000, 2100)])
     description_en = TextAreaField(_l("Description (English)"), validators=[DataRequired(), Length(max=8000)])
     description_fr = TextAreaField(_l("Description (French)"), validators=[DataRequired(), Length(max=8000)])
-    call_opens_on = DateField(_l("The call opens on"), validators=[DataRequired()])
-    call_closes_on = DateField(_l("The call closes on (last day included)"), validators=[DataRequired()])
+    call_opens_on = DateField(_l("The call opens on"), validators=[DataRequired(), DateInRange()])
+    call_closes_on = DateField(_l("The call closes on (last day included)"), validators=[DataRequired(), DateInRange()])
     eligibility = TextAreaField(_l("Eligibility criteria, one per line: English | French"), validators=[DataRequired(), Length(max=8000)])
     grid = TextAreaField(_l("Selection grid, one criterion per line: English | French | weight"), validators=[DataRequired(), Length(max=8000)])
     cohort_size = IntegerField(_l("Cohort size (laureates)"), validators=[DataRequired(), NumberRange(1, 100)])
@@ -44,7 +45,7 @@ class ApplicationForm(FlaskForm):
 class AuditionForm(FlaskForm):
     """Schedule an audition."""
 
-    when = DateTimeLocalField(_l("Date and time (UTC)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    when = DateTimeLocalField(_l("Date and time (UTC)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired(), DateInRange()])
     place = StringField(_l("Place or video link"), validators=[DataRequired(), Length(max=300)])
 
 
@@ -74,8 +75,8 @@ class MilestoneForm(FlaskForm):
     axis_id = SelectField(_l("Axis"), coerce=int)
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
-    starts_on = DateField(_l("Starts on"), validators=[DataRequired()])
-    due_on = DateField(_l("Due on"), validators=[DataRequired()])
+    starts_on = DateField(_l("Starts on"), validators=[DataRequired(), DateInRange()])
+    due_on = DateField(_l("Due on"), validators=[DataRequired(), DateInRange()])
     manager_owner_id = SelectField(_l("Owner for the programme"), coerce=int)
     team_owner_id = SelectField(_l("Owner for the laureate"), coerce=int)
 
@@ -83,8 +84,8 @@ class MilestoneForm(FlaskForm):
 class DatesForm(FlaskForm):
     """Move a milestone's dates."""
 
-    starts_on = DateField(_l("Starts on"), validators=[DataRequired()])
-    due_on = DateField(_l("Due on"), validators=[DataRequired()])
+    starts_on = DateField(_l("Starts on"), validators=[DataRequired(), DateInRange()])
+    due_on = DateField(_l("Due on"), validators=[DataRequired(), DateInRange()])
 
 
 class QuestionForm(FlaskForm):

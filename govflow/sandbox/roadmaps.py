@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from .. import bounds
 from ..charters.services import is_member, store_file
 from ..charters.uploads import CheckedUpload
 from ..engine import NotPermitted, utcnow
@@ -26,6 +27,7 @@ from .services import (
     SandboxError,
     bilingual,
     can_see_files,
+    date_range_sentence,
     evaluators,
     is_team,
     managers,
@@ -144,6 +146,8 @@ def _check_dates(starts_on: date, due_on: date) -> None:
         raise SandboxError(_("Give the milestone's start and due dates."))
     if due_on < starts_on:
         raise SandboxError(_("A milestone is due on or after the day it starts."))
+    if not (bounds.date_in_range(starts_on) and bounds.date_in_range(due_on)):
+        raise SandboxError(date_range_sentence())
 
 
 def reschedule_milestone(actor: Any, milestone: Milestone, starts_on: date, due_on: date) -> Milestone:

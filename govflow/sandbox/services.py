@@ -18,6 +18,7 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .. import bounds
 from ..attestations import entries, log
 from ..charters.models import Organisation
 from ..charters.services import is_member, organisation_ids
@@ -139,6 +140,8 @@ def _programme_fields(fields: dict) -> dict:
         raise SandboxError(_("Give the dates the call opens and closes."))
     if closes < opens:
         raise SandboxError(_("The call must close on or after the day it opens."))
+    if not (bounds.date_in_range(opens) and bounds.date_in_range(closes)):
+        raise SandboxError(date_range_sentence())
     edition = fields["edition"]
     if not isinstance(edition, int) or not 2000 <= edition <= 2100:
         raise SandboxError(_("The edition is a year such as 2023."))
@@ -159,6 +162,11 @@ def _programme_fields(fields: dict) -> dict:
         "support_months": months,
         "axes_template": parse_bilingual_lines(fields["axes"], _("Work axes")),
     }
+
+
+def date_range_sentence() -> str:
+    """The sentence refusing a date outside what anyone may enter."""
+    return _("Give a date between %(first)s and %(last)s.", first=bounds.DATE_MIN.isoformat(), last=bounds.DATE_MAX.isoformat())
 
 
 def create_programme(actor: Any, now: datetime | None = None, **fields: Any) -> Programme:
@@ -415,6 +423,8 @@ def schedule_audition(actor: Any, application: Application, when: datetime, plac
         raise SandboxConflict(_("Auditions are scheduled for shortlisted applications."))
     if not isinstance(when, datetime):
         raise SandboxError(_("Give the audition's date and time."))
+    if not bounds.date_in_range(when):
+        raise SandboxError(date_range_sentence())
     application.audition_at = when
     application.audition_place = required_text(place, _("The audition's place"), 300)
     db.session.flush()
@@ -511,10 +521,15 @@ def log_sources(registry: Any) -> None:
 
 
 def can_see_files(user: Any, application: Application) -> bool:
-    """The laureate's team, the programme's managers and its evaluators who are not excluded; nobody else."""
+    """The laureate's team, the programme's managers and its evaluators who are not excluded; nobody else. A draft
+    application is its team's alone until submitted."""
     if not _actor_ok(user):
         return False
-    if is_team(user, application) or manages(user, application):
+    if is_team(user, application):
+        return True
+    if application.instance.status == "draft":
+        return False
+    if manages(user, application):
         return True
     return is_evaluator(user, application.programme_id) and not is_excluded(user, application)
 

@@ -7,9 +7,11 @@ red when overdue; a line marks today. Texts (labels, month names, state names) c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from html import escape
+
+from ..bounds import clamp_date
 
 STATE_COLOURS = {
     "planned": "#c9d1de",
@@ -57,6 +59,9 @@ def timeline_svg(
             f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{LABEL_WIDTH + PLOT_WIDTH}" height="40" viewBox="0 0 {LABEL_WIDTH + PLOT_WIDTH} 40">'
             f"<title>{_t(title)}</title><text x='10' y='24' font-size='13' fill='#555'>{_t(empty_text)}</text></svg>"
         )
+    # Dates stored before input was bounded may lie anywhere in the calendar: they are drawn at the bounds, so date
+    # arithmetic never leaves the calendar (a due date of 9999-12-31 used to break the page for good).
+    bars = [replace(b, starts_on=clamp_date(b.starts_on), due_on=clamp_date(b.due_on)) for b in bars]
     first_day, last_day = min(b.starts_on for b in bars), max(b.due_on for b in bars)
     # Today is drawn when it is near the milestones; a finished programme is not squeezed to make room for it.
     show_today = first_day - timedelta(days=31) <= today <= last_day + timedelta(days=93)
@@ -78,10 +83,11 @@ def timeline_svg(
     months = _month_starts(first, last - timedelta(days=1))
     every = max(1, len(months) // 12)
     for n, month in enumerate(months):
+        if n % every:
+            continue  # over long spans only the labelled months get a line, so the drawing stays small
         mx = x(month)
         parts.append(f'<line x1="{mx:.1f}" y1="{HEADER - 6}" x2="{mx:.1f}" y2="{height - 40}" stroke="#e3e7ee"/>')
-        if n % every == 0:
-            parts.append(f'<text x="{mx + 3:.1f}" y="{HEADER - 12}" font-size="11" fill="#555">{_t(month_label(month))}</text>')
+        parts.append(f'<text x="{mx + 3:.1f}" y="{HEADER - 12}" font-size="11" fill="#555">{_t(month_label(month))}</text>')
     y = HEADER
     current = None
     for b in bars:

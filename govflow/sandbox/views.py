@@ -21,7 +21,7 @@ from ..engine import EngineError, NotPermitted, utcnow
 from ..extensions import db
 from ..i18n import tr
 from ..instances.services import get_engine
-from ..web import error_page
+from ..web import error_page, page_arg
 from . import cohort, roadmaps, services
 from .forms import (
     AnswerForm,
@@ -90,7 +90,7 @@ def _roadmap(application: Application) -> str:
 @public
 def programmes():
     """Sandbox programmes and their calls, newest edition first."""
-    page = services.list_programmes(max(1, request.args.get("page", 1, type=int)), current_app.config["PAGE_SIZE"])
+    page = services.list_programmes(page_arg(), current_app.config["PAGE_SIZE"])
     return render_template("sandbox/programmes.html", page=page, call_state=services.call_state)
 
 
@@ -280,7 +280,7 @@ def applications(programme_id: int):
     states = get_engine().definition(services.APPLICATION_WORKFLOW).states
     status = request.args.get("status", "")
     status = status if status in states else ""
-    listing = services.programme_applications(current_user, item, max(1, request.args.get("page", 1, type=int)), current_app.config["PAGE_SIZE"], status=status)
+    listing = services.programme_applications(current_user, item, page_arg(), current_app.config["PAGE_SIZE"], status=status)
     return render_template("sandbox/applications.html", programme=item, listing=listing, status=status, states=states)
 
 
@@ -558,7 +558,7 @@ def dashboard(programme_id: int):
     :raise 403: not a manager of the programme.
     """
     item = _managed(programme_id)
-    view = cohort.cohort(item, max(1, request.args.get("page", 1, type=int)), current_app.config["PAGE_SIZE"])
+    view = cohort.cohort(item, page_arg(), current_app.config["PAGE_SIZE"])
     definition = get_engine().definition(services.MILESTONE_WORKFLOW)
     labels = {s: tr(definition.states[s].title) for s in STATE_KEYS}
     # Hundreds of bars share a few dozen dates and one sentence: format and translate each once.

@@ -8,13 +8,14 @@ import os
 import stat
 import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
 
 from govflow.charters import uploads
 from govflow.charters.uploads import ALLOWED, UploadRefused, inspect_upload, read_limited, storage_path, store
+
+from .. import samples
 
 MB = 1024 * 1024
 LIMIT = 10 * MB
@@ -25,27 +26,19 @@ DOCM_MAIN = "application/vnd.ms-word.document.macroEnabled.main+xml"
 
 # -- real, minimal files ---------------------------------------------------------------------------------------
 def pdf() -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
-        b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
-    )
+    return samples.PDF
 
 
 def png() -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
+    return samples.PNG
 
 
 def jpeg() -> bytes:
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 32 + b"\xff\xd9"
+    return samples.JPEG
 
 
 def webp() -> bytes:
-    body = b"WEBPVP8L" + struct.pack("<I", 6) + b"\x2f\x00\x00\x00\x00\x00"
-    return b"RIFF" + struct.pack("<I", len(body)) + body
+    return samples.WEBP
 
 
 def content_types(main: str, padding: int = 0) -> str:

@@ -9,15 +9,16 @@ import pytest
 import sqlalchemy as sa
 
 from govflow.attestations.models import Attestation
-from govflow.charters.models import Commitment, Evidence, Membership, Organisation, SelfAssessment, SelfAssessmentAnswer, Signature
+from govflow.charters.models import Commitment, Evidence, Invitation, Membership, Organisation, SelfAssessment, SelfAssessmentAnswer, Signature
 from govflow.extensions import db
 from govflow.instances.models import WorkflowInstance
 
+from .. import samples
 from ..conftest import login
 
 NUMEUM = "numeum-ethical-ai"
 ALL_PILLARS = {"pillar_faire": "y", "pillar_communiquer": "y", "pillar_progresser": "y"}
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = samples.PDF
 
 
 def count(app, model, *where):
@@ -244,15 +245,22 @@ def test_organisations_are_created_edited_and_keep_an_officer(app, client, make_
         ).status_code
         == 302
     )
-    client.post(f"/organisations/{org_id}/members", data={"email": other.email, "role": "contributor"})
+    invited = client.post(f"/organisations/{org_id}/members", data={"email": other.email, "role": "contributor"})
+    assert invited.status_code == 303
     alone = client.post(f"/organisations/{org_id}/members/{signatory.id}", data={"role": "contributor"})
     assert alone.status_code == 303
     with app.app_context():
         assert db.session.get(Organisation, org_id).name == "Nova Data"
         assert db.session.get(Membership, (signatory.id, org_id)).role == "officer", "the last officer stays"
-        assert db.session.get(Membership, (other.id, org_id)).role == "contributor"
+        assert db.session.get(Membership, (other.id, org_id)) is None, "nobody is attached without accepting"
+        invitation_id = db.session.scalars(sa.select(Invitation)).one().id
     client.post("/logout")
     login(client, other.email)
+    assert "Nova Data" in client.get("/dashboard").get_data(as_text=True)
+    assert client.post(f"/invitations/{invitation_id}", data={"answer": "accept"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Membership, (other.id, org_id)).role == "contributor"
+    assert client.post(f"/invitations/{invitation_id}", data={"answer": "accept"}).status_code == 409
     assert client.post(f"/organisations/{org_id}/edit", data={"name": "Hijack", "kind": "company", "country": "FR"}).status_code == 403
     with app.app_context():
         assert db.session.get(Organisation, org_id).name == "Nova Data"

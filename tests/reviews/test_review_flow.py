@@ -18,6 +18,7 @@ from govflow.instances.services import fire_transition
 from govflow.reviews import services
 from govflow.reviews.models import Committee, Decision, Recusal, Referral, Vote, VoteRound
 
+from .. import samples
 from ..conftest import login
 from .common import DOSSIER, build, close, vote
 
@@ -243,7 +244,7 @@ def test_dossier_files_are_checked_and_only_the_holder_and_unrecused_members_rea
         db.session.commit()
         referral_id, instance_id, holder_id = referral.id, referral.instance_id, holder.id
     login(client, "h@test.example")
-    pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+    pdf = samples.PDF
     disguised = client.post(
         f"/referrals/{referral_id}/files", data={"upload": (io.BytesIO(b"MZ" + b"\0" * 100), "dpia.pdf")}, content_type="multipart/form-data"
     )

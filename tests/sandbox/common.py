@@ -12,6 +12,8 @@ from govflow.instances.services import fire_transition
 from govflow.sandbox import roadmaps, services
 from govflow.sandbox.models import Application, Axis, Milestone, Programme
 
+from .. import samples
+
 PASSWORD = "govflow-demo"
 GRID = (
     "Public benefit | Intérêt public | 3\n"
@@ -149,7 +151,7 @@ def plan(application: Application, ids, kind: str = "deliverable", due: date | N
     )
 
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = samples.PDF
 
 
 def submit_deliverable(ids, milestone: Milestone, name: str = "dpia.pdf") -> None:
