@@ -40,9 +40,10 @@ test: $(STAMP_TEST) govflow/translations/fr/LC_MESSAGES/messages.mo
 	$(BIN)/python -m pytest
 	@if [ "$$CI" = "true" ]; then $(MAKE) --no-print-directory test-postgres lint; fi
 
-## The database tests again on PostgreSQL (GOVFLOW_TEST_DATABASE_URL, default: the local `test` database).
+## The database tests again on PostgreSQL (GOVFLOW_TEST_DATABASE_URL, default: the local `test` database), with the
+## fuzz test drawing more examples (GOVFLOW_FUZZ_EXAMPLES, 20 here, 3 in the SQLite run).
 test-postgres: $(STAMP_TEST) govflow/translations/fr/LC_MESSAGES/messages.mo
-	GOVFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -m "not browser"
+	GOVFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) GOVFLOW_FUZZ_EXAMPLES=$${GOVFLOW_FUZZ_EXAMPLES:-20} $(BIN)/python -m pytest -m "not browser"
 
 ## Ruff lint and format check, and the import contracts (the engine stays free of Flask, SQLAlchemy and domains).
 lint: $(STAMP_TEST)

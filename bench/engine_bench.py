@@ -163,7 +163,7 @@ def bench_app(tmp: Path, url: str | None = None):
 def _user_id() -> int:
     from govflow.accounts.services import create_user
 
-    user = create_user("bench@bench.example", "Bench", "bench-password", ["admin"])
+    user = create_user("bench@bench.example", "Bench", "quilt-harbour-umber-42", ["admin"])
     db.session.commit()
     return user.id
 

@@ -105,14 +105,14 @@ def main() -> None:
         with app.app_context():
             db.create_all()
             register_definitions(app.extensions["govflow.engine"])
-            manager = create_user("manager@bench.example", "Bench Manager", "bench-password", ["programme_manager"])
-            team = create_user("team@bench.example", "Bench Team", "bench-password", ["signatory"])
+            manager = create_user("manager@bench.example", "Bench Manager", "quilt-harbour-umber-42", ["programme_manager"])
+            team = create_user("team@bench.example", "Bench Team", "quilt-harbour-umber-42", ["signatory"])
             db.session.commit()
             start = time.perf_counter()
             programme_id = seed_cohorts(programmes, applications, milestones, manager.id, team.id, "Bench", utcnow().date())[0]
             seeded = time.perf_counter() - start
         client = app.test_client()
-        client.post("/login", data={"email": "manager@bench.example", "password": "bench-password"})
+        client.post("/login", data={"email": "manager@bench.example", "password": "quilt-harbour-umber-42"})
         url = f"/programmes/{programme_id}"
 
         def page(path: str) -> None:

@@ -39,6 +39,9 @@ def build():
             # The sequencer runs as its own service beside the workers, as docs/operations.md sets production up.
             "GOVFLOW_SEQUENCER": "off",
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 4, "max_overflow": 4},
+            # A load generator posts hundreds of times a second from one address: rate limits off, as for any load
+            # test (docs/security.md); the endpoints are benchmark-only and act for a fixed user.
+            "RATELIMIT_ENABLED": False,
         },
         instance_path=os.environ["BENCH_INSTANCE_PATH"],
     )

@@ -65,7 +65,7 @@ def prepare(url: str, instance_path: Path, pool: int) -> None:
         db.create_all()
         register_definitions(app.extensions["govflow.engine"])
         init_keys()
-        user = create_user("bench@bench.example", "Bench", "bench-password", ["admin"])
+        user = create_user("bench@bench.example", "Bench", "quilt-harbour-umber-42", ["admin"])
         db.session.commit()
         assert user.id == 1
         for n in range(2 * pool):

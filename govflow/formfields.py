@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from wtforms.validators import ValidationError
 
 from . import bounds
@@ -14,4 +14,5 @@ class DateInRange:
 
     def __call__(self, form, field) -> None:
         if field.data is not None and not bounds.date_in_range(field.data):
-            raise ValidationError(_l("Give a date between %(first)s and %(last)s.", first=bounds.DATE_MIN.isoformat(), last=bounds.DATE_MAX.isoformat()))
+            # A plain string (translated now, in the request): forms join their errors into sentences.
+            raise ValidationError(_("Give a date between %(first)s and %(last)s.", first=bounds.DATE_MIN.isoformat(), last=bounds.DATE_MAX.isoformat()))

@@ -136,7 +136,16 @@ def register(registry: WorkflowRegistry) -> None:
 
     # Public once declared (commitments) or signed (signatures): the register shows who committed to what, and who withdrew.
     registry.subject(
-        Subject("commitment", "charters/_commitment_panel.html", load_commitment, org_member, commitment_claims, lambda instance: instance.status != "draft")
+        Subject(
+            "commitment",
+            "charters/_commitment_panel.html",
+            load_commitment,
+            org_member,
+            commitment_claims,
+            lambda instance: instance.status != "draft",
+            # A draft is the organisation's own until declared: reviewers and administrators see it once declared.
+            private_when=lambda instance: instance.status == "draft",
+        )
     )
     registry.subject(
         Subject(

@@ -57,3 +57,8 @@ def can_read_dossier(user: Any, referral: Referral) -> bool:
     if is_draft(referral):
         return False
     return services.committee_role(user, referral.committee_id) is not None and not services.is_recused(user, referral)
+
+
+def can_lead(user: Any, referral: Referral) -> bool:
+    """Whether ``user`` leads the referral's examination: its committee's secretary or chair, not recused."""
+    return _signed_in(user) and services.committee_role(user, referral.committee_id) in ("secretary", "chair") and not services.is_recused(user, referral)

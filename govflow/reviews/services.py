@@ -567,10 +567,17 @@ def resolve_condition(actor: Any, condition: Condition, status: str, evidence: s
     return condition
 
 
+def may_dissent(user: Any, decision: Decision) -> bool:
+    """Whether ``user`` voted otherwise than ``decision`` (and not abstained), so may write a dissenting opinion."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    vote = db.session.scalar(sa.select(Vote).where(Vote.round_id == decision.round_id, Vote.member_id == user.id))
+    return vote is not None and vote.choice not in (decision.outcome, "abstain")
+
+
 def add_dissent(actor: Any, decision: Decision, text: str) -> DissentingOpinion:
     """A member who voted otherwise than the decision writes a dissenting opinion, published separately."""
-    vote = db.session.scalar(sa.select(Vote).where(Vote.round_id == decision.round_id, Vote.member_id == actor.id))
-    if vote is None or vote.choice in (decision.outcome, "abstain"):
+    if not may_dissent(actor, decision):
         raise NotPermitted(_("Only a member who voted otherwise can write a dissenting opinion."))
     if not (text or "").strip():
         raise ReviewError(_("Write the dissenting opinion."))

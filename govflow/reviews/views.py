@@ -235,6 +235,8 @@ def add_rapporteur(referral_id: int):
     :raise 403: not the committee's secretary or chair.
     """
     referral = _referral(referral_id)
+    if not policies.can_lead(current_user, referral):
+        abort(403, _("Only the committee's secretary or chair can assign rapporteurs."))
     form = RapporteurForm()
     form.user_id.choices = _member_choices(referral, True)
     if not form.validate_on_submit():
@@ -251,6 +253,8 @@ def add_recusal(referral_id: int):
     :raise 403: neither the member concerned nor the chair.
     """
     referral = _referral(referral_id)
+    if services.committee_role(current_user, referral.committee_id) is None:
+        abort(403, _("Only the member concerned or the committee's chair can record a recusal."))
     form = RecusalForm()
     form.user_id.choices = _member_choices(referral, False)
     if not form.validate_on_submit():
@@ -328,6 +332,8 @@ def follow_condition(condition_id: int):
     if condition is None:
         abort(404)
     referral = _referral(condition.decision.referral_id)
+    if not policies.can_lead(current_user, referral):
+        abort(403, _("Only the committee's secretary or chair follows up conditions."))
     form = ConditionForm()
     if not form.validate_on_submit():
         flash(_("Say whether the condition is met, with the evidence."), "error")
@@ -346,6 +352,8 @@ def dissent(decision_id: int):
     if decision is None:
         abort(404)
     referral = _referral(decision.referral_id)
+    if not services.may_dissent(current_user, decision):
+        abort(403, _("Only a member who voted otherwise can write a dissenting opinion."))
     form = DissentForm()
     if not form.validate_on_submit():
         flash(_("Write the dissenting opinion."), "error")

@@ -14,7 +14,7 @@ def register(registry: WorkflowRegistry) -> None:
     """Register the sandbox relations, guards, history hook, subjects, inbox section and overdue flags."""
     from ..charters.services import organisation_ids
     from ..engine import utcnow
-    from . import roadmaps, services
+    from . import policies, roadmaps, services
     from .models import Application, Milestone
 
     def application_of(instance):
@@ -37,11 +37,11 @@ def register(registry: WorkflowRegistry) -> None:
 
     def team(user, instance) -> bool:
         application = application_of(instance)
-        return application is not None and services.is_team(user, application)
+        return application is not None and policies.is_team(user, application)
 
     def manager(user, instance) -> bool:
         application = application_of(instance)
-        return application is not None and services.manages(user, application)
+        return application is not None and policies.manages(user, application)
 
     registry.relation("applicant_team", team, lambda user: instance_ids(Application.organisation_id.in_(organisation_ids(user))))
     registry.relation(
@@ -173,7 +173,7 @@ def register(registry: WorkflowRegistry) -> None:
 
     def can_view(user, instance) -> bool:
         application = application_of(instance)
-        return application is not None and services.can_see_files(user, application)
+        return application is not None and policies.can_see_application(user, application)
 
     def application_public(instance) -> bool:
         # Laureates are announced: their selection (and, if it happens, its revocation) is public.

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..instances.models import WorkflowInstance
 from ..instances.services import start_instance
 from .models import MILESTONE_KINDS, Application, Axis, Milestone, MilestoneFile, Question
+from .policies import is_roadmap_party
 from .services import (
     FILE_STATES,
     MILESTONE_WORKFLOW,
@@ -240,7 +241,7 @@ def questions(application: Application) -> dict[int, list[Question]]:
 
 
 def _require_roadmap_party(actor: Any, application: Application) -> None:
-    if not (is_team(actor, application) or manages(actor, application)):
+    if not is_roadmap_party(actor, application):
         raise NotPermitted(_("Only the laureate's team and the programme's managers discuss its roadmap."))
     if application.instance.status not in ROADMAP_STATES:
         raise SandboxConflict(_("Questions can be raised once the application is selected."))

@@ -38,6 +38,8 @@ from .models import (
     ProgrammeManager,
     Score,
 )
+from .policies import can_see_application as can_see_files
+from .policies import is_evaluator, is_manager, is_team, manages
 
 APPLICATION_WORKFLOW = "application"
 MILESTONE_WORKFLOW = "milestone"
@@ -229,13 +231,6 @@ def lock_programme(programme_id: int) -> Programme:
     return lock_row(Programme, programme_id)
 
 
-def is_manager(user: Any, programme_id: int) -> bool:
-    """Whether ``user`` manages the programme."""
-    if not _actor_ok(user):
-        return False
-    return db.session.get(ProgrammeManager, (programme_id, user.id)) is not None
-
-
 def managed_programme_ids(user: Any) -> sa.Select:
     """SQL selectable of the ids of the programmes ``user`` manages."""
     return sa.select(ProgrammeManager.programme_id).where(ProgrammeManager.user_id == user.id)
@@ -267,13 +262,6 @@ def add_manager(actor: Any, programme: Programme, user: Any) -> ProgrammeManager
 def evaluators(programme: Programme) -> list[ProgrammeEvaluator]:
     """The evaluators assigned to the programme."""
     return list(db.session.scalars(sa.select(ProgrammeEvaluator).where(ProgrammeEvaluator.programme_id == programme.id).order_by(ProgrammeEvaluator.user_id)))
-
-
-def is_evaluator(user: Any, programme_id: int) -> bool:
-    """Whether ``user`` is assigned to evaluate the programme's applications."""
-    if not _actor_ok(user):
-        return False
-    return db.session.get(ProgrammeEvaluator, (programme_id, user.id)) is not None
 
 
 def assign_evaluator(actor: Any, programme: Programme, user: Any, now: datetime | None = None) -> ProgrammeEvaluator:
@@ -405,16 +393,6 @@ def missing_for_submission(application: Application) -> list[str]:
     return missing
 
 
-def is_team(user: Any, application: Application) -> bool:
-    """Whether ``user`` belongs to the applying organisation (the laureate's team)."""
-    return _actor_ok(user) and is_member(user, application.organisation_id)
-
-
-def manages(user: Any, application: Application) -> bool:
-    """Whether ``user`` manages the application's programme and is independent of the applicant."""
-    return is_manager(user, application.programme_id) and not is_member(user, application.organisation_id)
-
-
 def schedule_audition(actor: Any, application: Application, when: datetime, place: str) -> Application:
     """A manager sets the audition's date, time and place (then confirms it with the workflow step)."""
     if not manages(actor, application):
@@ -465,15 +443,6 @@ def refresh_exclusions(application: Application, now: datetime | None = None) ->
     return added
 
 
-def is_excluded(user: Any, application: Application) -> bool:
-    """Whether ``user`` is excluded from the application (recorded, or a conflict in their current declaration)."""
-    if not _actor_ok(user):
-        return False
-    if db.session.get(EvaluatorExclusion, (application.id, user.id)) is not None:
-        return True
-    return conflict_reason(user.id, application) is not None
-
-
 def exclude_self(actor: Any, application: Application, reason: str) -> EvaluatorExclusion:
     """An evaluator steps aside from an application, with a reason."""
     if not is_evaluator(actor, application.programme_id):
@@ -518,20 +487,6 @@ def log_sources(registry: Any) -> None:
 
     registry.log_source("score", scores)
     registry.log_source("exclusion", exclusion_rows)
-
-
-def can_see_files(user: Any, application: Application) -> bool:
-    """The laureate's team, the programme's managers and its evaluators who are not excluded; nobody else. A draft
-    application is its team's alone until submitted."""
-    if not _actor_ok(user):
-        return False
-    if is_team(user, application):
-        return True
-    if application.instance.status == "draft":
-        return False
-    if manages(user, application):
-        return True
-    return is_evaluator(user, application.programme_id) and not is_excluded(user, application)
 
 
 # -- scoring -----------------------------------------------------------------------------------------------------

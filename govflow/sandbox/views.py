@@ -22,7 +22,7 @@ from ..extensions import db
 from ..i18n import tr
 from ..instances.services import get_engine
 from ..web import error_page, page_arg
-from . import cohort, roadmaps, services
+from . import cohort, policies, roadmaps, services
 from .forms import (
     AnswerForm,
     ApplicationForm,
@@ -64,7 +64,7 @@ def _get(model, ident: int):
 
 def _managed(programme_id: int) -> Programme:
     programme = _get(Programme, programme_id)
-    if not services.is_manager(current_user, programme.id):
+    if not policies.is_manager(current_user, programme.id):
         abort(403, _("Only the managers of this programme can see this page."))
     return programme
 
@@ -72,7 +72,7 @@ def _managed(programme_id: int) -> Programme:
 def _visible_application(application_id: int) -> Application:
     """An application whose files and roadmap the user may see (team, managers, evaluators not excluded)."""
     application = _get(Application, application_id)
-    if not services.can_see_files(current_user, application):
+    if not policies.can_see_application(current_user, application):
         abort(403, _("This application's files are confidential: only its team, the programme's managers and its evaluators who are not excluded see them."))
     return application
 
@@ -99,13 +99,13 @@ def programmes():
 def programme(programme_id: int):
     """A programme's public page: its call, criteria, grid and axes, laureates, and its synthesis once published."""
     item = _get(Programme, programme_id)
-    manager = services.is_manager(current_user, item.id)
+    manager = policies.is_manager(current_user, item.id)
     return render_template(
         "sandbox/programme.html",
         programme=item,
         state=services.call_state(item),
         manager=manager,
-        evaluator=services.is_evaluator(current_user, item.id),
+        evaluator=policies.is_evaluator(current_user, item.id),
         laureates=services.laureates(item),
         included=services.published_deliverables(item),
         managers=services.managers(item) if manager else [],
@@ -203,8 +203,10 @@ def _application_form(programme: Programme, **kwargs) -> ApplicationForm:
     return form
 
 
-def _partner_lines(text: str | None) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+def _partner_lines(text: str | list[str] | None) -> list[str]:
+    """One partner a line; a form built on a stored application and posted without the field holds its list."""
+    lines = text if isinstance(text, list | tuple) else (text or "").splitlines()
+    return [str(line).strip() for line in lines if str(line).strip()]
 
 
 @bp.route("/programmes/<int:programme_id>/apply", methods=["GET", "POST"])
@@ -247,7 +249,7 @@ def edit_application(application_id: int):
     :raise 403: not a member of the applying organisation.
     """
     application = _get(Application, application_id)
-    if not services.is_team(current_user, application):
+    if not policies.is_team(current_user, application):
         abort(403, _("Only members of the applying organisation can edit its application."))
     form = _application_form(application.programme, obj=application)
     form.organisation_id.choices = [SelectChoice(application.organisation_id, application.organisation.name)]
@@ -275,7 +277,7 @@ def applications(programme_id: int):
     :raise 403: neither a manager nor an evaluator of the programme.
     """
     item = _get(Programme, programme_id)
-    if not (services.is_manager(current_user, item.id) or services.is_evaluator(current_user, item.id)):
+    if not (policies.is_manager(current_user, item.id) or policies.is_evaluator(current_user, item.id)):
         abort(403, _("Only the programme's managers and evaluators see its applications."))
     states = get_engine().definition(services.APPLICATION_WORKFLOW).states
     status = request.args.get("status", "")
@@ -292,7 +294,7 @@ def audition(application_id: int):
     :raise 403: not a manager of the programme independent of the applicant.
     """
     application = _get(Application, application_id)
-    if not services.manages(current_user, application):
+    if not policies.manages(current_user, application):
         abort(403, _("Only the programme's managers, independent of the applicant, schedule auditions."))
     form = AuditionForm()
     if not form.validate_on_submit():
@@ -343,7 +345,7 @@ def step_aside(application_id: int):
     :raise 403: not an evaluator of the programme.
     """
     application = _get(Application, application_id)
-    if not services.is_evaluator(current_user, application.programme_id):
+    if not policies.is_evaluator(current_user, application.programme_id):
         abort(403, _("Only the programme's evaluators can step aside from an application."))
     form = StepAsideForm()
     if not form.validate_on_submit():
@@ -378,8 +380,8 @@ def roadmap(application_id: int):
     for m in milestones:
         by_axis.setdefault(m.axis_id, []).append(m)
     files = roadmaps.files_by_milestone(application) if milestones else {}
-    planner = services.manages(current_user, application) and application.instance.status in services.PLANNING_STATES
-    party = services.is_team(current_user, application) or services.manages(current_user, application)
+    planner = policies.manages(current_user, application) and application.instance.status in services.PLANNING_STATES
+    party = policies.is_team(current_user, application) or policies.manages(current_user, application)
     return render_template(
         "sandbox/roadmap.html",
         application=application,
@@ -389,7 +391,7 @@ def roadmap(application_id: int):
         questions=roadmaps.questions(application),
         planner=planner,
         party=party and application.instance.status in services.ROADMAP_STATES,
-        team=services.is_team(current_user, application),
+        team=policies.is_team(current_user, application),
         milestone_form=_milestone_form(application, axes) if planner else None,
         axis_form=AxisForm() if planner else None,
         today=utcnow().date(),
@@ -405,6 +407,8 @@ def add_axis(application_id: int):
     :raise 403: not a manager of the programme independent of the laureate.
     """
     application = _visible_application(application_id)
+    if not policies.manages(current_user, application):
+        abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
     form = AxisForm()
     if not form.validate_on_submit():
         return error_page(422, _("Give the axis's title in English and in French."))
@@ -420,6 +424,8 @@ def rename_axis(axis_id: int):
     """
     axis = _get(Axis, axis_id)
     application = _visible_application(axis.application_id)
+    if not policies.manages(current_user, application):
+        abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
     form = AxisForm()
     if not form.validate_on_submit():
         return error_page(422, _("Give the axis's title in English and in French."))
@@ -434,7 +440,7 @@ def add_milestone(application_id: int):
     :raise 403: not a manager of the programme independent of the laureate.
     """
     application = _visible_application(application_id)
-    if not services.manages(current_user, application):
+    if not policies.manages(current_user, application):
         abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
     form = _milestone_form(application, roadmaps.axes(application))
     if not form.validate_on_submit():
@@ -466,6 +472,8 @@ def reschedule(milestone_id: int):
     """
     milestone = _get(Milestone, milestone_id)
     application = _visible_application(milestone.application_id)
+    if not policies.manages(current_user, application):
+        abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
     form = DatesForm()
     if not form.validate_on_submit():
         return error_page(422, _("Give the milestone's start and due dates."))
@@ -483,7 +491,7 @@ def add_file(milestone_id: int):
     """
     milestone = _get(Milestone, milestone_id)
     application = _visible_application(milestone.application_id)
-    if not (services.is_team(current_user, application) or services.manages(current_user, application)):
+    if not (policies.is_team(current_user, application) or policies.manages(current_user, application)):
         abort(403, _("Only the laureate's team and the programme's managers can add files to this milestone."))
     upload = request.files.get("upload")
     if upload is None or not upload.filename:
@@ -522,6 +530,8 @@ def ask(axis_id: int):
     """
     axis = _get(Axis, axis_id)
     application = _visible_application(axis.application_id)
+    if not policies.is_roadmap_party(current_user, application):
+        abort(403, _("Only the laureate's team and the programme's managers discuss its roadmap."))
     form = QuestionForm()
     if not form.validate_on_submit():
         return error_page(422, _("Write the question."))
@@ -537,6 +547,8 @@ def answer(question_id: int):
     """
     question = _get(Question, question_id)
     application = _visible_application(question.application_id)
+    if not policies.is_roadmap_party(current_user, application):
+        abort(403, _("Only the laureate's team and the programme's managers discuss its roadmap."))
     form = AnswerForm()
     if not form.validate_on_submit():
         return error_page(422, _("Write the answer."))
@@ -641,6 +653,7 @@ def _sandbox_helpers():
     """Templates show sandbox forms and links to the right people."""
     return {
         "sandbox": services,
+        "sandbox_policy": policies,
         "roadmaps": roadmaps,
         "audition_form": AuditionForm,
         "step_aside_form": StepAsideForm,

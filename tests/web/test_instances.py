@@ -68,10 +68,17 @@ def test_another_organisations_signatory_can_neither_see_nor_move_the_commitment
 
 def test_a_reviewer_who_may_see_but_not_take_a_step_is_refused_with_403(app, client, world):
     login(client, world.reviewer.email)
-    assert client.get(f"/instances/{world.draft.instance_id}").status_code == 200
-    response = fire(client, world.draft.instance_id, "declare", 1)
+    assert client.get(f"/instances/{world.evidenced.instance_id}").status_code == 200
+    response = fire(client, world.evidenced.instance_id, "withdraw", 3)
     assert response.status_code == 403
     assert "not allowed to take this step" in response.get_data(as_text=True)
+    assert instance_state(app, world.evidenced.instance_id) == ("evidenced", 3, 3)
+
+
+def test_a_draft_commitment_is_its_organisations_until_declared_reviewers_included(app, client, world):
+    login(client, world.reviewer.email)
+    assert client.get(f"/instances/{world.draft.instance_id}").status_code == 403
+    assert fire(client, world.draft.instance_id, "declare", 1).status_code == 403
     assert instance_state(app, world.draft.instance_id) == ("draft", 1, 1)
 
 
