@@ -6,6 +6,8 @@ PORT   ?= 5000
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Test processes (pytest-xdist): one per CPU by default; JOBS=0 runs the suite in this process.
+JOBS ?= auto
 
 .PHONY: run test test-postgres lint bench translations install clean
 
@@ -35,20 +37,23 @@ run: install
 	$(BIN)/govflow demo load
 	$(BIN)/govflow run --host 127.0.0.1 --port $(PORT)
 
-## Create or update .venv with the test extras and run the whole suite (plus PostgreSQL and lint under CI=true).
+## Create or update .venv with the test extras and run the whole suite across the CPUs (plus PostgreSQL and lint
+## under CI=true). The heaviest tests are marked `slow` and run here too; `pytest -m "not slow"` leaves them out.
 test: $(STAMP_TEST) govflow/translations/fr/LC_MESSAGES/messages.mo
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal
 	@if [ "$$CI" = "true" ]; then $(MAKE) --no-print-directory test-postgres lint; fi
 
 ## The database tests again on PostgreSQL (GOVFLOW_TEST_DATABASE_URL, default: the local `test` database), with the
 ## fuzz test drawing more examples (GOVFLOW_FUZZ_EXAMPLES, 20 here, 3 in the SQLite run).
 test-postgres: $(STAMP_TEST) govflow/translations/fr/LC_MESSAGES/messages.mo
-	GOVFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) GOVFLOW_FUZZ_EXAMPLES=$${GOVFLOW_FUZZ_EXAMPLES:-20} $(BIN)/python -m pytest -m "not browser"
+	GOVFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) GOVFLOW_FUZZ_EXAMPLES=$${GOVFLOW_FUZZ_EXAMPLES:-20} $(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "not browser"
 
-## Ruff lint and format check, and the import contracts (the engine stays free of Flask, SQLAlchemy and domains).
+## Ruff lint and format check, mypy --strict on the engine and the pure modules (the files are listed in pyproject.toml),
+## and the import contracts (the engine stays free of Flask, SQLAlchemy and domains).
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check govflow tests bench wsgi.py
 	$(BIN)/ruff format --check govflow tests bench wsgi.py
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 ## Benchmarks against bare baselines; results recorded under bench/results/ (see bench/README.md).

@@ -10,19 +10,17 @@ from .config import PROJECT_ROOT, load_config
 
 
 def build_registry():
-    """The workflow registry with every domain's relations, guards, hooks and subjects."""
-    from .attestations.services import register as register_attestations
-    from .charters import register as register_charters
+    """The workflow registry with every domain's relations, guards, effects, hooks and subjects (each declared in the
+    domain's ``workflow.py``; a name declared twice is refused)."""
+    from .attestations.services import plugin as attestations
+    from .charters.workflow import plugin as charters
     from .instances.registry import WorkflowRegistry
-    from .reviews.workflow import register as register_reviews
-    from .sandbox import register as register_sandbox
+    from .reviews.workflow import plugin as reviews
+    from .sandbox.workflow import plugin as sandbox
 
     registry = WorkflowRegistry()
-    register_charters(registry)
-    register_reviews(registry)
-    register_sandbox(registry)
-    # Last: a transition's credential and log entry are written once the domains' effects are done.
-    register_attestations(registry)
+    for plugin in (charters, reviews, sandbox, attestations):
+        registry.install(plugin)
     return registry
 
 

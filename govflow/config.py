@@ -52,6 +52,9 @@ def load_config(instance_path: Path) -> dict:
         "LOGIN_LIMIT_PER_ADDRESS": "20 per minute",
         "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
         "RATELIMIT_ANONYMOUS_POSTS": "60 per minute",
+        # Werkzeug's password hashing method: scrypt at its default cost (N=2^15, r=8, p=1; ~0.15 s per hash on 2 CPUs).
+        # The test suite lowers N (tests/conftest.py); a stored hash names its own parameters, so it verifies either way.
+        "GOVFLOW_PASSWORD_HASH": "scrypt",
         # Public address of this govflow, written into credentials (status-list URLs, subject ids).
         "GOVFLOW_BASE_URL": os.environ.get("GOVFLOW_BASE_URL", "http://127.0.0.1:5000"),
         # Private signing keys (files, mode 0600); GOVFLOW_ATTESTATION_KEY / GOVFLOW_LOG_KEY (PEM) override them.

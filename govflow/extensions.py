@@ -13,7 +13,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.orm.util import identity_key
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -64,14 +63,12 @@ def lock_row(model, key):
     transaction, so a no-op write takes the database's write lock first (waiting for the other writer to commit) and
     the reads that follow see what it committed.
     """
-    # A copy already in the session was read before the lock: forget it, or the locked read would compare its version
-    # with the committed one and raise StaleDataError instead of simply reading what a concurrent writer committed.
-    known = db.session.identity_map.get(identity_key(model, key if isinstance(key, tuple) else (key,)))
-    if known is not None:
-        db.session.expire(known)
+    mapper = sa.inspect(model)
+    keys = key if isinstance(key, tuple) else (key,)
+    where = [c == k for c, k in zip(mapper.primary_key, keys, strict=True)]
     if db.session.get_bind().dialect.name == "sqlite":
-        mapper = sa.inspect(model)
         column = mapper.primary_key[0]
-        keys = key if isinstance(key, tuple) else (key,)
-        db.session.execute(sa.update(model).where(*(c == k for c, k in zip(mapper.primary_key, keys, strict=True))).values({column.key: column}))
-    return db.session.get(model, key, with_for_update=True, populate_existing=True)
+        db.session.execute(sa.update(model).where(*where).values({column.key: column}))
+    # One locked read that overwrites any copy already in the session (read before the lock): its version then is the
+    # committed one, so the flush that follows compares against what a concurrent writer committed.
+    return db.session.execute(sa.select(model).where(*where).with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()

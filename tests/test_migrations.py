@@ -86,5 +86,11 @@ def test_upgrading_a_database_of_the_first_log_commits_every_act_to_the_private_
         assert all(re.fullmatch(rb'\{"commitment":"[0-9a-f]{64}","type":"govflow\.[a-z]+"\}', leaf) for leaf in leaves)
         assert {"transition", "attestation", "ballot", "tally", "recusal", "score", "declaration"} <= set(kinds)
         assert versions == 0, "every instance's version counts its history rows"
+        # The bundled definitions now name their effects: the registrations moved to the new text, nothing else changed.
+        from flask import current_app
+
+        from govflow.instances.services import register_definitions
+
+        assert {status for _, status in register_definitions(current_app.extensions["govflow.engine"])} == {"unchanged"}
         db.session.remove()
         db.engine.dispose()

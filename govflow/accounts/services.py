@@ -6,6 +6,7 @@ import re
 import secrets
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -14,17 +15,29 @@ from .models import ROLE_VALUES, User, UserRole
 from .passwords import password_problem
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Hash checked against when the e-mail is unknown, so both paths cost the same (no user enumeration by timing).
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+# Hashes checked against when the e-mail is unknown, so both paths cost the same (no user enumeration by timing):
+# one per hashing method in use, made the first time it is needed.
+_DUMMY_HASHES: dict[str, str] = {}
 
 
 class AccountError(ValueError):
     """A user could not be created; the message says why."""
 
 
+def _method() -> str:
+    return current_app.config.get("GOVFLOW_PASSWORD_HASH", "scrypt") if has_app_context() else "scrypt"
+
+
 def hash_password(password: str) -> str:
-    """Hash a password with scrypt."""
-    return generate_password_hash(password, method="scrypt")
+    """Hash a password with scrypt (``GOVFLOW_PASSWORD_HASH``: its cost)."""
+    return generate_password_hash(password, method=_method())
+
+
+def _dummy_hash() -> str:
+    method = _method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def find_user(email: str) -> User | None:
@@ -58,7 +71,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The active user matching these credentials, or None."""
     user = find_user(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not user.active or not check_password_hash(user.password_hash, password):
         return None

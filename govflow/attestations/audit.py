@@ -462,7 +462,11 @@ def _parallel(stack: contextlib.ExitStack, chunk: int, size: int, span: int, pro
     final: list[bytes] = []
     level_hashes: dict[int, bytearray] = {0: bytearray(), 1: bytearray()}
     others: list[tuple] = []
-    with _pool_context().Pool(processes, initializer=_start_worker, initargs=(db.engine.url, workflows)) as pool:
+    # Never Pool.terminate (the context manager's exit): terminating while the pool's task thread still feeds spans can
+    # leave that thread waiting on the queue's lock forever (seen under load). Closing lets the workers drain the
+    # remaining spans and exit; an early stop only skips reading their results.
+    pool = _pool_context().Pool(processes, initializer=_start_worker, initargs=(db.engine.url, workflows))
+    try:
         for number, ((start, end, _), result) in enumerate(zip(tasks, pool.imap(_check_span, tasks), strict=True)):
             if result is None:
                 return None
@@ -477,6 +481,9 @@ def _parallel(stack: contextlib.ExitStack, chunk: int, size: int, span: int, pro
             final = top + frontiers[end - start]
             if end - start == span:
                 merkle.frontier_push(top, number, frontiers[span][0])
+    finally:
+        pool.close()
+        pool.join()
     if not report.ok:
         return None
     if span < tiles.WIDTH:  # the spans were smaller than a tile: its roots are made here

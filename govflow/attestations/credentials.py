@@ -134,7 +134,7 @@ def canonical_json(value: Any) -> bytes:
     return rfc8785.dumps(value)
 
 
-def _proof_configuration(document: dict, proof_options: dict) -> dict:
+def _proof_configuration(document: dict[str, Any], proof_options: dict[str, Any]) -> dict[str, Any]:
     # eddsa-jcs-2022 signs the options under the document's @context, whether or not the proof repeats it.
     options = {key: value for key, value in proof_options.items() if key != "proofValue"}
     if "@context" in document:
@@ -142,7 +142,7 @@ def _proof_configuration(document: dict, proof_options: dict) -> dict:
     return options
 
 
-def signing_input(unsigned_document: dict, proof_options: dict) -> bytes:
+def signing_input(unsigned_document: dict[str, Any], proof_options: dict[str, Any]) -> bytes:
     """Return the 64 bytes eddsa-jcs-2022 signs: SHA-256(JCS(proof options)) || SHA-256(JCS(document))."""
     options = _proof_configuration(unsigned_document, proof_options)
     return hashlib.sha256(canonical_json(options)).digest() + hashlib.sha256(canonical_json(unsigned_document)).digest()
@@ -169,12 +169,12 @@ def _check_context(context: Any) -> None:
 
 
 def sign_credential(
-    document: dict,
+    document: dict[str, Any],
     private_key: Ed25519PrivateKey,
     created: str,
     verification_method: str | None = None,
     proof_purpose: str = "assertionMethod",
-) -> dict:
+) -> dict[str, Any]:
     """Return a copy of the document with an eddsa-jcs-2022 DataIntegrityProof made with the private key."""
     if "proof" in document:
         raise ValueError("the document already carries a proof; sign the unsigned document")
@@ -203,9 +203,8 @@ def sign_credential(
 def _issuer_id(issuer: Any) -> str | None:
     if isinstance(issuer, str):
         return issuer
-    if isinstance(issuer, dict) and isinstance(issuer.get("id"), str):
-        return issuer["id"]
-    return None
+    identifier = issuer.get("id") if isinstance(issuer, dict) else None
+    return identifier if isinstance(identifier, str) else None
 
 
 def _decode_signature(proof_value: Any) -> bytes | None:
@@ -218,7 +217,7 @@ def _decode_signature(proof_value: Any) -> bytes | None:
     return signature if len(signature) == _SIGNATURE_SIZE else None
 
 
-def verify_credential(document: dict, public_key: Ed25519PublicKey | None = None) -> VerificationResult:
+def verify_credential(document: dict[str, Any], public_key: Ed25519PublicKey | None = None) -> VerificationResult:
     """Verify an eddsa-jcs-2022 proof, resolving the key from its did:key verification method unless given."""
     proof = document.get("proof")
     if proof is None:

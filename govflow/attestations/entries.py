@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -26,7 +27,7 @@ LATEST_ONLY = ("ballot", "score")
 UNSALTED = ("attestation",)
 
 
-def encode_entry(payload: dict) -> bytes:
+def encode_entry(payload: dict[str, Any] | list[Any]) -> bytes:
     """Canonical bytes of a log entry (orjson with sorted keys; equal to RFC 8785 JCS for these payloads)."""
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
@@ -65,7 +66,7 @@ def digest(text: str | None) -> str | None:
     return hashlib.sha256(text.encode("utf-8")).hexdigest() if text else None
 
 
-def json_digest(value) -> str | None:
+def json_digest(value: dict[str, Any] | list[Any] | None) -> str | None:
     """Hex SHA-256 of a JSON value's canonical bytes, None for an empty one."""
     return hashlib.sha256(encode_entry(value)).hexdigest() if value else None
 
@@ -81,7 +82,7 @@ def transition_entry(
     actor_id: int | None,
     at: datetime | str,
     comment: str | None,
-    inputs: dict | None,
+    inputs: dict[str, Any] | None,
     version: int | None = None,
     due_at: datetime | str | None = None,
     due_trigger: str | None = None,
@@ -127,18 +128,47 @@ def transition_entry_builder(workflow_of: Callable[[int], str | None]) -> Callab
     ``transition_entry``'s for any values.
     """
     dumps, sha256, loads, sort_keys = orjson.dumps, hashlib.sha256, orjson.loads, orjson.OPT_SORT_KEYS
-    actors: dict = {}
-    heads: dict = {}
-    middles: dict = {}
-    instances: dict = {}
-    tails: dict = {}
+    actors: dict[int | None, bytes] = {}
+    heads: dict[int, bytes] = {}
+    middles: dict[tuple[str | None, str | None], bytes] = {}
+    instances: dict[int, tuple[bytes, bytes, str | None]] = {}
+    tails: dict[tuple[str, str, str | None], bytes] = {}
 
-    def whole(instance_id, definition_version, kind, trigger, source, dest, actor_id, at, comment, inputs, version, due_at, due_trigger):
+    # A row's values are as the database returned them (hence Any): build checks their classes before relying on them.
+    def whole(
+        instance_id: Any,
+        definition_version: Any,
+        kind: Any,
+        trigger: Any,
+        source: Any,
+        dest: Any,
+        actor_id: Any,
+        at: Any,
+        comment: Any,
+        inputs: Any,
+        version: Any,
+        due_at: Any,
+        due_trigger: Any,
+    ) -> bytes:
         return transition_entry(
             instance_id, workflow_of(instance_id), definition_version, kind, trigger, source, dest, actor_id, at, comment, inputs, version, due_at, due_trigger
         )
 
-    def build(instance_id, definition_version, kind, trigger, source, dest, actor_id, at, comment, inputs, version, due_at, due_trigger) -> bytes:
+    def build(
+        instance_id: Any,
+        definition_version: Any,
+        kind: Any,
+        trigger: Any,
+        source: Any,
+        dest: Any,
+        actor_id: Any,
+        at: Any,
+        comment: Any,
+        inputs: Any,
+        version: Any,
+        due_at: Any,
+        due_trigger: Any,
+    ) -> bytes:
         if inputs.__class__ is str:
             inputs = loads(inputs) if inputs not in ("{}", "null") else None
         if (
@@ -242,7 +272,7 @@ def ballot_entry(round_id: int, seal: bytes, member_id: int, choice: str, ration
     )
 
 
-def tally_entry(round_id: int, closed_at: datetime | str, eligible: int, ballot_leaves: list[str], tally: dict) -> bytes:
+def tally_entry(round_id: int, closed_at: datetime | str, eligible: int, ballot_leaves: list[str], tally: dict[str, Any]) -> bytes:
     """The content of a vote's close: the leaf hashes (hex) of exactly the ballots counted, and the tally made of them."""
     return encode_entry(
         {
@@ -281,7 +311,7 @@ def exclusion_entry(application_id: int, evaluator_id: int, kind: str, reason: s
     )
 
 
-def declaration_entry(user_id: int, version: int, interests: list, personal_links: str | None, at: datetime | str) -> bytes:
+def declaration_entry(user_id: int, version: int, interests: list[dict[str, Any]], personal_links: str | None, at: datetime | str) -> bytes:
     """The content of one version of a declaration of interests."""
     return encode_entry(
         {
@@ -295,7 +325,7 @@ def declaration_entry(user_id: int, version: int, interests: list, personal_link
     )
 
 
-def score_entry(application_id: int, evaluator_id: int, scores: dict, comments: dict, comment: str | None, at: datetime | str) -> bytes:
+def score_entry(application_id: int, evaluator_id: int, scores: dict[str, int], comments: dict[str, str], comment: str | None, at: datetime | str) -> bytes:
     """The content of an evaluator's scoring sheet as saved (each save adds an entry)."""
     return encode_entry(
         {

@@ -163,15 +163,14 @@ def signing_key(purpose: str, session: Session | None = None) -> LoadedKey:
     loaded = cache.get(current.public_key_multibase)
     if loaded is not None:
         return loaded
-    record = (session or db.session).get(SigningKey, current.id)
     key = _env_key(purpose)
-    if key is None or public_key_multibase(key.public_key()) != record.public_key_multibase:
-        path = _key_file(record.public_key_multibase)
+    if key is None or public_key_multibase(key.public_key()) != current.public_key_multibase:
+        path = _key_file(current.public_key_multibase)
         if not path.exists():
             raise KeysMissing(f"the private {purpose} key is missing from {keys_dir()}: run 'govflow keys init'")
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    loaded = LoadedKey(record.id, record.public_key_multibase, key)
-    cache[record.public_key_multibase] = loaded
+    loaded = LoadedKey(current.id, current.public_key_multibase, key)
+    cache[current.public_key_multibase] = loaded
     return loaded
 
 

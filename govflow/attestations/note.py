@@ -67,7 +67,7 @@ class Signature:
     signature: bytes
 
 
-def split_note(note: str) -> tuple[str, list[Signature]]:
+def split_note(note: object) -> tuple[str, list[Signature]]:
     """The text and the signature lines of a note; raise NoteError when it is malformed."""
     if not isinstance(note, str):
         raise NoteError("the note is not text")
@@ -99,7 +99,7 @@ def split_note(note: str) -> tuple[str, list[Signature]]:
     return text, signatures
 
 
-def verify_note(note: str, name: str, public_key: Ed25519PublicKey) -> str:
+def verify_note(note: object, name: str, public_key: Ed25519PublicKey) -> str:
     """Return the text of ``note`` once the signature of key ``name`` verifies; raise NoteError otherwise.
 
     Signatures of other keys are ignored, as the spec says; a known key whose signature fails rejects the note.
@@ -153,7 +153,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     return Checkpoint(origin, int(size_text), root)
 
 
-def verify_checkpoint(note: str, origin: str, public_key: Ed25519PublicKey) -> Checkpoint:
+def verify_checkpoint(note: object, origin: str, public_key: Ed25519PublicKey) -> Checkpoint:
     """Verify a signed checkpoint of the log ``origin`` and return it; raise NoteError otherwise."""
     checkpoint = parse_checkpoint(verify_note(note, origin, public_key))
     if checkpoint.origin != origin:

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..engine import SYSTEM, TransitionEvent, utcnow
 from ..extensions import db, lock_row
 from ..instances.models import InstanceHistory, WorkflowInstance
-from ..instances.registry import WorkflowRegistry
+from ..instances.registry import Plugin
 from ..instances.services import get_registry
 from . import log
 from .credentials import canonical_json, sign_credential
@@ -195,8 +195,7 @@ def credential_of(attestation: Attestation) -> dict[str, Any]:
     return json.loads(attestation.credential)
 
 
-def register(registry: WorkflowRegistry) -> None:
-    """Hook the log and the attestations into every history row the workflow layer writes (register it after the
-    domains, so that credentials and log entries are written once the domains' effects are done)."""
-    registry.on_history(on_history)
-    registry.panel("attestations/_panel.html", lambda instance: {"attestations": attestations_of(instance.id)})
+# Last: a transition's credential and log entry are written once the domains' effects are done (``record_history``
+# runs the recorder after the effects the definition names).
+plugin = Plugin("attestations", recorder=on_history)
+plugin.panel("attestations/_panel.html", lambda instance: {"attestations": attestations_of(instance.id)})

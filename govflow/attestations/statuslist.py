@@ -52,7 +52,7 @@ def encode_list(revoked_indexes: Iterable[int], size_bits: int = MIN_BITS) -> st
     return _MULTIBASE_BASE64URL + base64.urlsafe_b64encode(compressed).decode("ascii").rstrip("=")
 
 
-def decode_list(encoded: str) -> bytes:
+def decode_list(encoded: object) -> bytes:
     """Return the uncompressed bitstring of an encodedList; raise ValueError when it is malformed."""
     if not isinstance(encoded, str) or not encoded.startswith(_MULTIBASE_BASE64URL):
         raise ValueError("the encoded status list must be a text starting with 'u' (multibase base64url)")
@@ -82,7 +82,7 @@ def is_set(bitstring: bytes, index: int) -> bool:
     return bool(bitstring[index // 8] & (0x80 >> (index % 8)))
 
 
-def status_entry(list_url: str, index: int) -> dict:
+def status_entry(list_url: str, index: int) -> dict[str, Any]:
     """Return the credentialStatus that points a credential at its bit in the revocation list at list_url."""
     _check_index(index, MAX_BITS)
     return {
@@ -94,7 +94,7 @@ def status_entry(list_url: str, index: int) -> dict:
     }
 
 
-def status_list_credential(list_url: str, issuer_did: str, valid_from_iso: str, encoded_list: str) -> dict:
+def status_list_credential(list_url: str, issuer_did: str, valid_from_iso: str, encoded_list: str) -> dict[str, Any]:
     """Return the unsigned BitstringStatusListCredential publishing an encodedList; sign it with sign_credential."""
     return {
         "@context": [CREDENTIALS_V2_CONTEXT],
@@ -111,18 +111,18 @@ def status_list_credential(list_url: str, issuer_did: str, valid_from_iso: str, 
     }
 
 
-def _types(value: Any) -> list:
+def _types(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _revocation_entries(credential: dict) -> list[dict]:
+def _revocation_entries(credential: dict[str, Any]) -> list[dict[str, Any]]:
     # VC 2.0 allows one status object or a list of them; only revocation entries of this spec concern us.
     status = credential.get("credentialStatus")
     entries = status if isinstance(status, list) else [status]
     return [entry for entry in entries if isinstance(entry, dict) and entry.get("type") == ENTRY_TYPE and entry.get("statusPurpose") == STATUS_PURPOSE]
 
 
-def check_status(credential: dict, status_list_credential: dict) -> tuple[bool | None, str]:
+def check_status(credential: dict[str, Any], status_list_credential: dict[str, Any]) -> tuple[bool | None, str]:
     """Return (revoked?, sentence), None when nothing can be revoked; ValueError for a foreign or malformed list (signature unchecked)."""
     if "credentialStatus" not in credential:
         return None, "The credential has no credentialStatus, so it cannot be revoked through a status list."

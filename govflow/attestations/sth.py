@@ -45,7 +45,7 @@ def tree_head_input(timestamp_ms: int, tree_size: int, root: bytes) -> bytes:
     return _TREE_HEAD.pack(_VERSION_V1, _SIGNATURE_TYPE_TREE_HASH, timestamp_ms, tree_size) + root
 
 
-def sign_tree_head(private_key: Ed25519PrivateKey, timestamp_ms: int, tree_size: int, root: bytes) -> dict:
+def sign_tree_head(private_key: Ed25519PrivateKey, timestamp_ms: int, tree_size: int, root: bytes) -> dict[str, Any]:
     """Return the RFC 6962 get-sth JSON of a tree head signed with the log's Ed25519 key."""
     signature = private_key.sign(tree_head_input(timestamp_ms, tree_size, root))
     blob = _SIGNATURE_HEADER.pack(SIGNATURE_SCHEME_ED25519, len(signature)) + signature
@@ -67,7 +67,7 @@ def _decode_base64(value: Any, what: str) -> bytes:
         raise TreeHeadError(f"the {what} is not valid base64: {error}") from error
 
 
-def tree_head_root(sth: dict) -> bytes:
+def tree_head_root(sth: dict[str, Any]) -> bytes:
     """Return the 32-byte root hash of a get-sth JSON; raise TreeHeadError when it is malformed."""
     if not isinstance(sth, dict):
         raise TreeHeadError("the signed tree head is not a JSON object")
@@ -77,7 +77,7 @@ def tree_head_root(sth: dict) -> bytes:
     return root
 
 
-def verify_tree_head(public_key: Ed25519PublicKey, sth: dict) -> None:
+def verify_tree_head(public_key: Ed25519PublicKey, sth: dict[str, Any]) -> None:
     """Check a get-sth JSON against the log's Ed25519 public key; raise TreeHeadError when it does not verify."""
     root = tree_head_root(sth)
     signed = tree_head_input(_check_uint64(sth.get("timestamp"), "timestamp"), _check_uint64(sth.get("tree_size"), "tree size"), root)

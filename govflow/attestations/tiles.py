@@ -76,7 +76,8 @@ def parse_tile_path(rest: str) -> tuple[int | str, int, int]:
 
 def partial_width(size: int, level: int) -> int:
     """The width of the partial tile of ``level`` in a tree of ``size`` leaves (0 when there is none)."""
-    return (size // WIDTH**level) % WIDTH
+    span: int = WIDTH**level  # an int: levels are never negative
+    return (size // span) % WIDTH
 
 
 def tile_count(size: int, level: int) -> tuple[int, int]:

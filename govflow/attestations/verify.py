@@ -109,7 +109,7 @@ def _format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _history_keys(key_history: Any) -> list[dict]:
+def _history_keys(key_history: Any) -> list[dict[str, Any]]:
     keys = key_history.get("keys") if isinstance(key_history, dict) else None
     if not isinstance(keys, list) or not all(isinstance(entry, dict) for entry in keys):
         raise ValueError("the key history is not a JSON object with a list of keys")
@@ -141,10 +141,11 @@ def _key_standing(key_history: Any, public_key: Ed25519PublicKey, purpose: str, 
         if when is None or (start <= when and (end is None or when < end)):
             return period
         periods.append(period)
+    assert when is not None  # with no moment given, the first period was returned
     raise ValueError(f"the key was used on {_format_time(when)}, outside its period of service in the key history ({'; '.join(periods)})")
 
 
-def _signer(document: dict) -> str | None:
+def _signer(document: dict[str, Any]) -> str | None:
     proof = document.get("proof")
     method = proof.get("verificationMethod") if isinstance(proof, dict) else None
     return method if isinstance(method, str) else None
@@ -154,7 +155,7 @@ def _sentence(reasons: list[str]) -> str:
     return "; ".join(reasons) + "."
 
 
-def _check_signature(credential: dict) -> Check:
+def _check_signature(credential: dict[str, Any]) -> Check:
     result = verify_credential(credential)
     if not result.ok:
         return Check("signature", False, "The signature check failed: " + _sentence(result.reasons))
@@ -162,7 +163,7 @@ def _check_signature(credential: dict) -> Check:
     return Check("signature", True, f"The signature is valid: the credential is exactly as {signer} signed it.")
 
 
-def _check_key(credential: dict, key_history: Any) -> Check:
+def _check_key(credential: dict[str, Any], key_history: Any) -> Check:
     if key_history is None:
         return Check(
             "key",
@@ -190,7 +191,7 @@ def _check_key(credential: dict, key_history: Any) -> Check:
     )
 
 
-def _check_revocation(credential: dict, status_list: Any, key_history: Any) -> Check:
+def _check_revocation(credential: dict[str, Any], status_list: Any, key_history: Any) -> Check:
     if status_list is None:
         return Check("revocation", None, "No status list was given, so whether the issuer has revoked the credential was not checked.")
     if not isinstance(status_list, dict):
@@ -231,12 +232,12 @@ def _whole_number(value: Any, what: str) -> int:
     return value
 
 
-def credential_leaf(credential: dict) -> bytes:
+def credential_leaf(credential: dict[str, Any]) -> bytes:
     """The log's leaf hash of a credential: the leaf commits to SHA-256 of its canonical JSON, proof included."""
     return leaf_hash(leaf_of("attestation", canonical_json(credential), None))
 
 
-def _check_promise(credential: dict, receipt: dict, key_history: Any) -> Check:
+def _check_promise(credential: dict[str, Any], receipt: dict[str, Any], key_history: Any) -> Check:
     log_key = receipt.get("log_key")
     if not isinstance(log_key, str):
         raise ValueError("the receipt names no log key")
@@ -262,7 +263,7 @@ def _check_promise(credential: dict, receipt: dict, key_history: Any) -> Check:
     )
 
 
-def _check_log(credential: dict, receipt: Any, key_history: Any) -> Check:
+def _check_log(credential: dict[str, Any], receipt: Any, key_history: Any) -> Check:
     if receipt is None:
         return Check("log", None, "No log receipt was given, so whether the credential was published in govflow's transparency log was not checked.")
     try:
@@ -278,6 +279,8 @@ def _check_log(credential: dict, receipt: Any, key_history: Any) -> Check:
         if not isinstance(log_key, str):
             raise ValueError("the receipt names no log key")
         public_key = public_key_from_did(log_key)
+        if not isinstance(sth, dict):  # verify_tree_head's first check, made here so that sth is typed as a dict below
+            raise TreeHeadError("the signed tree head is not a JSON object")
         verify_tree_head(public_key, sth)
         if sth["tree_size"] != tree_size:
             raise ValueError(f"the receipt's tree_size {tree_size} differs from the size {sth['tree_size']} of its signed tree head")
@@ -314,7 +317,9 @@ def _check_checkpoint(note: Any, public_key: Ed25519PublicKey, tree_size: int, r
         raise ValueError("the receipt's checkpoint and its signed tree head describe different trees")
 
 
-def verify_offline(credential: dict, key_history: dict | None = None, status_list: dict | None = None, receipt: dict | None = None) -> Report:
+def verify_offline(
+    credential: dict[str, Any], key_history: dict[str, Any] | None = None, status_list: dict[str, Any] | None = None, receipt: dict[str, Any] | None = None
+) -> Report:
     """Verify a credential with whatever of the key history, status list and log receipt is given."""
     if not isinstance(credential, dict):
         skipped = [Check(name, None, "Not checked, because the credential is not a JSON object.") for name in ("key", "revocation", "log")]
@@ -397,7 +402,7 @@ def verify_files(
 _BALLOT_LABELS = {"checkpoint": "Checkpoint", "tally": "Tally entry", "ballots": "Ballots", "decision": "Decision"}
 
 
-def _opened_leaf(kind: str, opening: dict) -> tuple[bytes, dict]:
+def _opened_leaf(kind: str, opening: object) -> tuple[bytes, dict[str, Any]]:
     """The leaf hash an opening recomputes (content and salt), checked against the leaf hash it states, and the content."""
     if not isinstance(opening, dict) or not isinstance(opening.get("content"), str):
         raise ValueError(f"a {kind} opening has no content")
@@ -416,7 +421,7 @@ def _opened_leaf(kind: str, opening: dict) -> tuple[bytes, dict]:
     return leaf, parsed
 
 
-def _included(opening: dict, leaf: bytes, checkpoint_size: int, root: bytes, what: str) -> int:
+def _included(opening: dict[str, Any], leaf: bytes, checkpoint_size: int, root: bytes, what: str) -> int:
     index = _whole_number(opening.get("leaf_index"), f"{what}'s leaf_index")
     verify_inclusion(index, checkpoint_size, leaf, _decode_path(opening.get("audit_path")), root)
     return index
@@ -450,7 +455,7 @@ def verify_ballot_openings(openings: Any, key_history: Any = None, credential: A
         listed = tally.get("ballots")
         if not isinstance(listed, list):
             raise ValueError("the tally entry lists no ballots")
-        opened: dict[str, dict] = {}
+        opened: dict[str, dict[str, Any]] = {}
         for opening in openings.get("ballots") or []:
             if isinstance(opening, dict) and opening.get("superseded"):
                 continue
@@ -468,7 +473,7 @@ def verify_ballot_openings(openings: Any, key_history: Any = None, credential: A
         voters = [b.get("voter") for b in counted]
         if len(set(voters)) != len(voters):
             raise ValueError("two counted ballots belong to the same voter")
-        counts: dict[str, int] = {}
+        counts: dict[object, int] = {}  # by choice, as the ballots give it
         for ballot in counted:
             counts[ballot.get("choice")] = counts.get(ballot.get("choice"), 0) + 1
         if counts != {k: v for k, v in (tally.get("counts") or {}).items() if v} or len(counted) != tally.get("voted"):

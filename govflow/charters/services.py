@@ -6,6 +6,7 @@ or AlreadySigned (409) with a sentence a person understands.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import bounds
+from ..accounts.models import User
 from ..accounts.services import EMAIL_RE
 from ..engine import EngineError, NotPermitted, utcnow
 from ..extensions import db, lock_row
 from ..instances.services import fire_transition, get_engine, start_instance
+from ..memo import keep, known, remember
 from .catalog import ensure_charter_registered, get_catalog
 from .definitions import CharterDef
 from .models import (
@@ -233,7 +236,29 @@ def member_role(user: Any, organisation_id: int) -> str | None:
     """``user``'s role in the organisation, or None."""
     if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "id", None) is None:
         return None
-    return db.session.scalar(sa.select(Membership.role).where(Membership.user_id == user.id, Membership.organisation_id == organisation_id))
+    return memberships_of(user.id).get(organisation_id)
+
+
+def prefetch_memberships(user_ids: Iterable[int]) -> None:
+    """Load the memberships of many people in one query (a page about several people asks ``member_role`` of each)."""
+    missing = sorted({u for u in user_ids if u is not None and not known(("memberships", u))})
+    if not missing:
+        return
+    found: dict[int, dict[int, str]] = {u: {} for u in missing}
+    for user_id, organisation_id, role in db.session.execute(
+        sa.select(Membership.user_id, Membership.organisation_id, Membership.role).where(Membership.user_id.in_(missing))
+    ):
+        found[user_id][organisation_id] = role
+    keep({("memberships", u): roles for u, roles in found.items()}, (Membership,))
+
+
+def memberships_of(user_id: int) -> dict[int, str]:
+    """Organisation id -> role of every membership of the user: one query per transaction, however often asked."""
+    return remember(
+        ("memberships", user_id),
+        (Membership,),
+        lambda: dict(db.session.execute(sa.select(Membership.organisation_id, Membership.role).where(Membership.user_id == user_id)).all()),
+    )
 
 
 def is_member(user: Any, organisation_id: int) -> bool:
@@ -253,13 +278,17 @@ def can_manage_organisation(user: Any, organisation: Organisation) -> bool:
 
 def members(organisation: Organisation) -> list[Membership]:
     """The members of an organisation with their users, officers first."""
-    return list(
-        db.session.scalars(
-            sa.select(Membership)
-            .where(Membership.organisation_id == organisation.id)
-            .options(sa.orm.joinedload(Membership.user))
-            .order_by(Membership.role.desc(), Membership.joined_at)
-        )
+    return remember(
+        ("members", organisation.id),
+        (Membership,),
+        lambda: list(
+            db.session.scalars(
+                sa.select(Membership)
+                .where(Membership.organisation_id == organisation.id)
+                .options(sa.orm.joinedload(Membership.user).lazyload(User.role_rows))
+                .order_by(Membership.role.desc(), Membership.joined_at)
+            )
+        ),
     )
 
 

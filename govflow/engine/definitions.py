@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +28,12 @@ class InputSpec:
 
 @dataclass
 class Vocabulary:
-    """The names a definition may use: roles (and relations), guards, and inputs."""
+    """The names a definition may use: roles (and relations), guards, inputs, and effects."""
 
     roles: set[str]
     guards: set[str]
     inputs: dict[str, InputSpec]
+    effects: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class StateDef:
     final: bool = False
     deadline: Deadline | None = None
     line: int = 0
+    on_enter: tuple[str, ...] = ()  # effects run when a transition enters the state
+    on_exit: tuple[str, ...] = ()  # effects run when a transition leaves it
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class TransitionDef:
     revoke: bool = False
     auto: bool = False
     line: int = 0
+    effects: tuple[str, ...] = ()  # effects run when it is taken (between the source's on_exit and the dest's on_enter)
 
     @property
     def system_only(self) -> bool:
@@ -120,11 +125,22 @@ class Definition:
         """The title in ``lang`` (English when missing)."""
         return self.title.get(lang) or self.title["en"]
 
+    def effects_of(self, transition: TransitionDef, source: str) -> tuple[str, ...]:
+        """The effects taking ``transition`` from ``source`` runs, in order: what leaving the source does, what the
+        transition does, what entering its destination does."""
+        return self.states[source].on_exit + transition.effects + self.states[transition.dest].on_enter
+
+    def effect_names(self) -> list[str]:
+        """Every effect the definition names, once, in order of appearance."""
+        names = [n for s in self.states.values() for n in s.on_exit + s.on_enter]
+        names += [n for t in self.transitions for n in t.effects]
+        return list(dict.fromkeys(names))
+
 
 TOP_KEYS = {"name", "version", "title", "description", "initial", "states", "transitions"}
-STATE_KEYS = {"title", "final", "deadline"}
+STATE_KEYS = {"title", "final", "deadline", "on_enter", "on_exit"}
 DEADLINE_KEYS = {"after", "fire", "remind"}
-TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "inputs", "accepts", "attest", "inbox", "revoke", "auto"}
+TRANSITION_KEYS = {"trigger", "title", "source", "dest", "roles", "guards", "effects", "inputs", "accepts", "attest", "inbox", "revoke", "auto"}
 
 
 class _Parser:
@@ -150,7 +166,7 @@ class _Parser:
             if required:
                 self.err(line, f"{where} needs a '{key}' with English and French texts (en, fr)")
             return {}
-        if not isinstance(value, dict):
+        if not isinstance(value, LineDict):
             self.err(line, f"'{key}' of {where} must be a mapping with 'en' and 'fr' texts")
             return {}
         out = {}
@@ -186,7 +202,19 @@ class _Parser:
         self.err(line, f"'{key}' of {where} must be a name or a list of names")
         return [], []
 
-    def parse(self, doc) -> Definition | None:
+    def effect_names(self, mapping: LineDict, key: str, where: str) -> tuple[str, ...]:
+        """The effects ``mapping[key]`` names, each checked against the registered effects."""
+        names, lines = self.names(mapping, key, where, required=False)
+        seen: set[str] = set()
+        for n, nl in zip(names, lines, strict=True):
+            if n not in self.vocab.effects:
+                self.err(nl, f"{where} names unknown effect '{n}' in '{key}' (effects must be registered by name in govflow)")
+            elif n in seen:
+                self.err(nl, f"{where} names effect '{n}' twice in '{key}'")
+            seen.add(n)
+        return tuple(names)
+
+    def parse(self, doc: object) -> Definition | None:
         if not isinstance(doc, LineDict):
             self.err(getattr(doc, "line", 1), "a workflow definition must be a mapping with name, version, title, initial, states and transitions")
             return None
@@ -247,7 +275,11 @@ class _Parser:
                 final = False
             title = self.texts(body, "title", f"state '{sname}'")
             deadline = self.parse_deadline(sname, body)
-            states[sname] = StateDef(sname, title, final, deadline, line)
+            on_enter = self.effect_names(body, "on_enter", f"state '{sname}'")
+            on_exit = self.effect_names(body, "on_exit", f"state '{sname}'")
+            if final and on_exit:
+                self.err(body.line_of("on_exit"), f"final state '{sname}' is never left: it cannot have 'on_exit' effects")
+            states[sname] = StateDef(sname, title, final, deadline, line, on_enter, on_exit)
         return states
 
     def parse_deadline(self, sname: str, body: LineDict) -> Deadline | None:
@@ -284,7 +316,8 @@ class _Parser:
             if duration is not None and not is_shorter(offset, duration):
                 self.err(line, f"reminder '{text}' of state '{sname}' must be shorter than the deadline '{after}'")
             reminders.append((text, offset))
-        if duration is None or not isinstance(fire, str):
+        # A duration was parsed only from a text: the check on 'after' tells the type checker so.
+        if duration is None or not isinstance(after, str) or not isinstance(fire, str):
             return None
         return Deadline(after, duration, fire, tuple(reminders))
 
@@ -331,6 +364,7 @@ class _Parser:
             for g, gl in zip(guards, guard_lines, strict=True):
                 if g not in self.vocab.guards:
                     self.err(gl, f"{where} names unknown guard '{g}' (guards must be registered by name in govflow)")
+            effects = self.effect_names(body, "effects", where)
             inputs, input_lines = self.names(body, "inputs", where, required=False)
             for n, nl in zip(inputs, input_lines, strict=True):
                 if n not in self.vocab.inputs:
@@ -350,7 +384,20 @@ class _Parser:
             title = self.texts(body, "title", where)
             out.append(
                 TransitionDef(
-                    trigger, tuple(sources), dest, title, tuple(roles), tuple(guards), tuple(inputs), tuple(accepts), attest, inbox, revoke, auto, line
+                    trigger,
+                    tuple(sources),
+                    dest,
+                    title,
+                    tuple(roles),
+                    tuple(guards),
+                    tuple(inputs),
+                    tuple(accepts),
+                    attest,
+                    inbox,
+                    revoke,
+                    auto,
+                    line,
+                    effects,
                 )
             )
         return out
@@ -360,7 +407,8 @@ class _Parser:
         for s in states.values():
             if s.deadline is None:
                 continue
-            line = raw_states[s.name].line_of("deadline") if isinstance(raw_states.get(s.name), LineDict) else s.line
+            body = raw_states.get(s.name) if isinstance(raw_states, LineDict) else None
+            line = body.line_of("deadline") if isinstance(body, LineDict) else s.line
             match = [t for t in transitions if t.trigger == s.deadline.fire and s.name in t.sources]
             if not match:
                 self.err(line, f"the deadline of state '{s.name}' fires '{s.deadline.fire}', which is not a transition from '{s.name}'")
@@ -376,9 +424,9 @@ class _Parser:
             return
         outgoing: dict[str, set[str]] = {s: set() for s in states}
         for t in transitions:
-            for s in t.sources:
-                if s in outgoing and t.dest in states:
-                    outgoing[s].add(t.dest)
+            for source in t.sources:
+                if source in outgoing and t.dest in states:
+                    outgoing[source].add(t.dest)
         for s in states.values():
             if s.final and outgoing[s.name]:
                 self.err(s.line, f"final state '{s.name}' has transitions leaving it")
@@ -407,7 +455,7 @@ def parse_definition(text: str, file: str, vocabulary: Vocabulary) -> tuple[Defi
     if doc is None:
         return None, problems
     definition = _Parser(file, vocabulary, problems).parse(doc)
-    if problems:
+    if problems or definition is None:  # parse returns None only once it has recorded a problem
         return None, sorted(problems, key=lambda p: (p.file, p.line))
     definition.source_text = text
     return definition, []
@@ -424,7 +472,7 @@ def definition_files(paths: list[str | Path]) -> list[Path]:
     return out
 
 
-def read_files(paths: list[str | Path], base: Path | None, problems: list[Problem]):
+def read_files(paths: list[str | Path], base: Path | None, problems: list[Problem]) -> Iterator[tuple[str, str]]:
     """Yield (shown name, text) of every YAML file under ``paths``; unreadable files become problems."""
     for path in definition_files(paths):
         shown = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)

@@ -10,12 +10,12 @@ import copy
 import shutil
 import threading
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar, cast
 
 from transitions import State
 from transitions.extensions.diagrams import GraphMachine
 
-from .definitions import Definition
+from .definitions import Definition, StateDef, TransitionDef
 
 ACTIVE_STYLE = "active"
 # Diagram node ids get a prefix because Mermaid reads some valid state names (note, style, class, click, default)
@@ -23,11 +23,29 @@ ACTIVE_STYLE = "active"
 NODE_PREFIX = "n_"
 
 # Mermaid only: the library writes these node styles as ``classDef s_<style>`` lines, passing unknown keys through
-# as CSS. Its defaults (red text on salmon) mean border colour to Graphviz but text colour to Mermaid.
-_MERMAID_NODE_STYLES = {
+# as CSS. Its defaults (red text on salmon) mean border colour to Graphviz but text colour to Mermaid. Typed as the
+# library types a section of its ``style_attributes``.
+_MERMAID_NODE_STYLES: dict[str, str | dict[str, Any]] = {
     "default": {"fillcolor": "#ffffff", "color": "#1f2937", "stroke": "#4b5563", "stroke-width": "1px"},
     ACTIVE_STYLE: {"fillcolor": "#fde68a", "color": "#111827", "stroke": "#b45309", "stroke-width": "3px", "font-weight": "bold"},
 }
+
+
+# The graph engines this module draws with (the library's third, pygraphviz, is not used).
+GraphEngine = Literal["graphviz", "mermaid"]
+# What a draw function returns: a text, or None for an SVG Graphviz failed to make (never cached).
+_Drawing = TypeVar("_Drawing", str, str | None)
+
+
+class _Digraph(Protocol):
+    """What ``_draw_svg`` uses of the ``graphviz.Digraph`` the Graphviz engine returns (the library's stubs only know
+    its ``draw``, typed for every engine: with no file name, Graphviz's returns the rendered bytes)."""
+
+    def node(self, name: str, label: str | None = None, **attrs: str) -> None: ...
+
+    def edge(self, tail_name: str, head_name: str, **attrs: str) -> None: ...
+
+    def draw(self, filename: None, format: str, prog: str) -> bytes: ...
 
 
 class _LabelledState(State):
@@ -60,11 +78,13 @@ class _Cache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._machines: dict[tuple[str, str, int], tuple[Definition, GraphMachine]] = {}
-        self._drawings: dict[tuple[str, str, int, str | None], Any] = {}
+        self._machines: dict[tuple[GraphEngine, str, int], tuple[Definition, GraphMachine]] = {}
+        self._drawings: dict[tuple[GraphEngine, str, int, str | None], str] = {}
 
-    def get(self, engine: str, definition: Definition, highlight: str | None, draw: Callable[[GraphMachine, Definition, str | None], Any]) -> Any:
-        key = (engine, definition.name, definition.version)
+    def get(
+        self, engine: GraphEngine, definition: Definition, highlight: str | None, draw: Callable[[GraphMachine, Definition, str | None], _Drawing]
+    ) -> _Drawing:
+        key: tuple[GraphEngine, str, int] = (engine, definition.name, definition.version)
         drawing_key = (*key, highlight)
         with self._lock:
             built = self._machines.get(key)
@@ -97,16 +117,20 @@ class _Cache:
 _cache = _Cache()
 
 
-def _graph_machine(definition: Definition, engine: str) -> GraphMachine:
+def _graph_machine(definition: Definition, engine: GraphEngine) -> GraphMachine:
     machine = _DiagramMachine(
         model=None,
-        states=[{"name": _node(s.name), "label": s.name, "final": s.final} for s in definition.states.values()],
+        # Effects are drawn as the library draws callbacks: a state's on_enter / on_exit in its box, a transition's
+        # after its guards (UML's ``trigger [guard] / effect``). The names are never resolved: no model is attached.
+        states=[_state(s) for s in definition.states.values()],
         initial=_node(definition.initial),
-        transitions=[{"trigger": t.trigger, "source": [_node(s) for s in t.sources], "dest": _node(t.dest)} for t in definition.transitions],
+        transitions=[
+            {"trigger": t.trigger, "source": [_node(s) for s in t.sources], "dest": _node(t.dest), "label": edge_label(t)} for t in definition.transitions
+        ],
         auto_transitions=False,
         graph_engine=engine,
         show_conditions=False,
-        show_state_attributes=False,
+        show_state_attributes=True,
         show_auto_transitions=False,
         title=_title(definition),
         name=f"{definition.name}@{definition.version}",
@@ -121,6 +145,25 @@ def _graph_machine(definition: Definition, engine: str) -> GraphMachine:
     # concurrent drawings never see it half-built.
     machine.get_markup_config()
     return machine
+
+
+def _state(state: StateDef) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": _node(state.name), "label": state.name, "final": state.final}
+    if state.on_enter:
+        spec["on_enter"] = list(state.on_enter)
+    if state.on_exit:
+        spec["on_exit"] = list(state.on_exit)
+    return spec
+
+
+def edge_label(transition: TransitionDef) -> str:
+    """``trigger [guards] / effects``: what an arrow of the diagram says."""
+    label = transition.trigger
+    if transition.guards:
+        label += f" [{', '.join(transition.guards)}]"
+    if transition.effects:
+        label += f" / {', '.join(transition.effects)}"
+    return label
 
 
 def _title(definition: Definition) -> str:
@@ -139,7 +182,9 @@ def _draw_mermaid(machine: GraphMachine, definition: Definition, highlight: str 
         graph.set_node_style(_node(highlight), ACTIVE_STYLE)
     # The engine writes the title verbatim as front matter between '---' lines: as a YAML mapping it becomes the
     # diagram's title (Mermaid ignores a bare string). Names are identifiers, so nothing needs quoting.
-    lines = graph.get_graph(title=f"title: {_title(definition)}").draw(None).splitlines()
+    source = graph.get_graph(title=f"title: {_title(definition)}").draw(None)
+    assert source is not None  # with no file name, the Mermaid engine returns the diagram's source
+    lines = source.splitlines()
     # The flat Mermaid graph ignores final states (only the nested one draws them): add Mermaid's end marker.
     lines.extend(f"  {_node(s.name)} --> [*]" for s in definition.states.values() if s.final)
     return "\n".join(lines) + "\n"
@@ -166,7 +211,7 @@ def _draw_svg(machine: GraphMachine, definition: Definition, highlight: str | No
     graph = machine.graph_cls(machine)
     if highlight is not None:
         graph.set_node_style(_node(highlight), ACTIVE_STYLE)
-    digraph = graph.get_graph(title=_title(definition))
+    digraph = cast(_Digraph, graph.get_graph(title=_title(definition)))
     # The flat Graphviz graph marks neither the initial nor the final states: add UML-like start and end dots.
     digraph.node("__start__", label="", shape="circle", style="filled", fillcolor="black", width="0.2", height="0.2")
     digraph.edge("__start__", _node(definition.initial))

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeAlias
 
 import isodate
 
-Duration = timedelta | isodate.Duration
+# isodate.Duration: a period with calendar months or years (P12M), which a timedelta cannot hold.
+Duration: TypeAlias = timedelta | isodate.Duration
 
 
-def parse_duration(text: str) -> Duration:
+def parse_duration(text: object) -> Duration:
     """Parse an ISO-8601 duration; raise ValueError with a plain message when it is not one."""
     if not isinstance(text, str) or not text.startswith("P"):
         raise ValueError(f"'{text}' is not an ISO-8601 duration such as P12M, P30D or PT72H")
     try:
-        value = isodate.parse_duration(text)
+        value: Duration = isodate.parse_duration(text)
     except (isodate.ISO8601Error, ValueError) as exc:
         raise ValueError(f"'{text}' is not an ISO-8601 duration such as P12M, P30D or PT72H") from exc
     reference = datetime(2000, 1, 1)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from transitions import Machine
+from transitions import EventData, Machine
 
 from .definitions import Definition
 
 STATE_ATTRIBUTE = "status"
 
 
-def compile_machine(definition: Definition, check: Callable, after: Callable) -> Machine:
+def compile_machine(definition: Definition, check: Callable[[EventData], bool], after: Callable[[EventData], None]) -> Machine:
     """Build the machine for ``definition``: every transition guarded by ``check``, ``after`` called on change.
 
     Auto-transitions are off (they would add ``to_<state>`` triggers that bypass every guard), and

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from transitions import Machine, MachineError
+from transitions import EventData, Machine, MachineError
 
 from .definitions import (
     SYSTEM_ROLE,
@@ -66,20 +66,24 @@ class GuardContext:
 
 
 GuardFn = Callable[[GuardContext], "str | None"]
+EffectFn = Callable[..., None]
 
 
 @dataclass
 class Registry:
-    """Everything the app lends the engine: roles and relations, named guards, inputs, a role check."""
+    """Everything the app lends the engine: roles and relations, named guards, inputs, a role check, and the names of
+    the effects definitions may declare (the engine orders them on each event; the caller runs them, since they write
+    to its database)."""
 
     roles: set[str]
     guards: dict[str, GuardFn]
     inputs: dict[str, InputSpec]
     has_role: Callable[[Any, str, Any], bool]
+    effects: dict[str, EffectFn] = field(default_factory=dict)
 
     def vocabulary(self) -> Vocabulary:
         """The names a definition may use."""
-        return Vocabulary(set(self.roles), set(self.guards), dict(self.inputs))
+        return Vocabulary(set(self.roles), set(self.guards), dict(self.inputs), set(self.effects))
 
 
 @dataclass
@@ -97,6 +101,7 @@ class TransitionEvent:
     kind: str = "transition"
     due_at: datetime | None = None
     due_trigger: str | None = None
+    effects: tuple[str, ...] = ()  # what the definition says this step does, in order (none for a start)
 
     @property
     def trigger(self) -> str | None:
@@ -238,29 +243,36 @@ class Engine:
         return True
 
     # -- callbacks given to the machine ---------------------------------------------------------
-    def _check_condition(self, event_data) -> bool:
+    def _check_condition(self, event_data: EventData) -> bool:
         kwargs = event_data.kwargs
         definition: Definition = kwargs["definition"]
         transition = definition.transition(event_data.state.name, event_data.event.name)
+        assert transition is not None  # the machine was compiled from the definition: its transitions are the definition's
         self._authorise(event_data.model, kwargs["actor"], transition)
         kwargs["inputs"] = self._clean_inputs(transition, kwargs["inputs"])
         self._run_guards(event_data.model, kwargs["actor"], transition, definition, kwargs["inputs"], kwargs["now"])
         return True
 
-    def _after_change(self, event_data) -> None:
+    def _after_change(self, event_data: EventData) -> None:
         kwargs = event_data.kwargs
         definition: Definition = kwargs["definition"]
-        source = event_data.transition.source
+        # The library calls this for a transition that changed the state: one of the definition's, with a destination.
+        changed = event_data.transition
+        assert changed is not None and changed.dest is not None
+        source = changed.source
+        transition = definition.transition(source, event_data.event.name)
+        assert transition is not None
         event = TransitionEvent(
             instance=event_data.model,
             definition=definition,
-            transition=definition.transition(source, event_data.event.name),
+            transition=transition,
             source=source,
-            dest=event_data.transition.dest,
+            dest=changed.dest,
             actor=kwargs["actor"],
             inputs=kwargs["inputs"],
             at=kwargs["now"],
             kind=kwargs["kind"],
+            effects=definition.effects_of(transition, source),
         )
         self._set_deadline(event)
         kwargs["out"].append(event)

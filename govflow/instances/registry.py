@@ -1,4 +1,10 @@
-"""What domain modules plug into the workflow layer: relations, guards, inputs and subject pages."""
+"""What domain modules plug into the workflow layer: relations, guards, effects, inputs and subject pages.
+
+Each domain declares them in its own ``workflow.py`` as top-level functions registered on a ``Plugin`` with decorators
+(``@plugin.guard``, ``@plugin.effect``, ``@plugin.relation``); ``WorkflowRegistry.install`` gathers every plugin, and a
+name registered twice is refused. Workflow definitions name guards and effects; an unknown name is a ``file:line``
+error when the YAML is loaded.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from ..accounts.models import ROLE_VALUES
-from ..engine import SYSTEM, Engine, GuardContext, InputSpec, Registry
+from ..engine import SYSTEM, Engine, GuardContext, InputSpec, Registry, TransitionEvent
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,123 @@ class Subject:
     confidential: bool = False
     # In the states where this says so, the subject is seen only by those ``can_view`` admits (a draft is its authors').
     private_when: Callable[[Any], bool] | None = None
+    # The subject's model (with an ``instance_id`` column): a page of instances loads their subjects in one query each
+    # kind (``preload_subjects``), remembered as ``cached(instance, kind)`` would.
+    model: Any = None
+
+
+@dataclass(frozen=True)
+class Act:
+    """What an effect sees: the instance after the step, the step (its event: actor, inputs, time, transition) and its
+    history row (flushed on demand for its id)."""
+
+    instance: Any
+    event: TransitionEvent
+    row: Any
+
+    @property
+    def actor(self) -> Any:
+        """Who took the step (``SYSTEM`` for timeouts and automatic steps)."""
+        return self.event.actor
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        """The inputs given with the step (comment, reason, rationale...)."""
+        return self.event.inputs
+
+    @property
+    def at(self) -> Any:
+        """When the step is dated."""
+        return self.event.at
+
+
+EffectFn = Callable[[Act], None]
+
+
+def cached(instance: Any, key: str, load: Callable[[], Any]) -> Any:
+    """``load()`` once per loaded instance object (so once per request or per act): the subject of an instance never
+    changes, and guards, relations, effects and templates all ask for it. None is not kept (a subject being created)."""
+    memo = instance.__dict__.setdefault("_govflow_cache", {})
+    if key in memo:
+        return memo[key]
+    value = load()
+    if value is not None:
+        memo[key] = value
+    return value
+
+
+def prime(instance: Any, key: str, value: Any) -> None:
+    """Give ``cached(instance, key, ...)`` its answer in advance (loaded with many others)."""
+    if value is not None:
+        instance.__dict__.setdefault("_govflow_cache", {})[key] = value
+
+
+@dataclass
+class Plugin:
+    """What one domain lends the workflow layer, declared where it is written (its ``workflow.py``)."""
+
+    name: str
+    relations: dict[str, Relation] = field(default_factory=dict)
+    guards: dict[str, Callable[[GuardContext], Any]] = field(default_factory=dict)
+    effects: dict[str, EffectFn] = field(default_factory=dict)
+    subjects: list[Subject] = field(default_factory=list)
+    inbox_sections: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
+    tick_hooks: list[Callable[[Any], int]] = field(default_factory=list)
+    log_sources: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    panels: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
+    recorder: Callable[[Any, Any, Any], None] | None = None
+
+    def guard(self, name: str) -> Callable:
+        """Decorator registering ``fn(context) -> reason or None`` as guard ``name``."""
+
+        def deco(fn: Callable) -> Callable:
+            self.guards[name] = fn
+            return fn
+
+        return deco
+
+    def effect(self, name: str) -> Callable:
+        """Decorator registering ``fn(act)`` as effect ``name`` (named in YAML by ``effects``, ``on_enter``, ``on_exit``)."""
+
+        def deco(fn: EffectFn) -> EffectFn:
+            self.effects[name] = fn
+            return fn
+
+        return deco
+
+    def relation(self, name: str, instance_ids: Callable[[Any], Any]) -> Callable:
+        """Decorator registering ``check(user, instance) -> bool`` as relation role ``name``; ``instance_ids(user)`` is
+        the SQL selectable of the instance ids where it holds (for inbox queries)."""
+
+        def deco(check: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+            self.relations[name] = Relation(name, check, instance_ids)
+            return check
+
+        return deco
+
+    def subject(self, subject: Subject) -> None:
+        """Declare how instances about ``subject.kind`` are shown, who sees them, what their attestations claim."""
+        self.subjects.append(subject)
+
+    def inbox_section(self, template: str, load: Callable[[Any], dict]) -> None:
+        """Add a section to every dashboard: ``template`` rendered with ``load(user)``."""
+        self.inbox_sections.append((template, load))
+
+    def on_tick(self, hook: Callable[[Any], int]) -> None:
+        """Run ``hook(now) -> count`` at each ``govflow tick`` (idempotent)."""
+        self.tick_hooks.append(hook)
+
+    def log_source(self, kind: str, rows: Callable[[], Any]) -> None:
+        """Where the audit finds the acts of log entry ``kind``: ``rows()`` yields (ref, content) per source row."""
+        self.log_sources[kind] = rows
+
+    def panel(self, template: str, load: Callable[[Any], dict]) -> None:
+        """Add a section to every instance page: ``template`` rendered with ``load(instance)``."""
+        self.panels.append((template, load))
+
+
+class DuplicateName(ValueError):
+    """Two plugins register the same guard, effect, relation, subject or log source name."""
 
 
 @dataclass
@@ -47,8 +170,10 @@ class WorkflowRegistry:
 
     relations: dict[str, Relation] = field(default_factory=dict)
     guards: dict[str, Callable[[GuardContext], Any]] = field(default_factory=dict)
+    effects: dict[str, EffectFn] = field(default_factory=dict)
     subjects: dict[str, Subject] = field(default_factory=dict)
-    history_hooks: list[Callable[[Any, Any, Any], None]] = field(default_factory=list)
+    # What records every history row last (the log entry and the credentials): ``recorder(instance, row, event)``.
+    recorder: Callable[[Any, Any, Any], None] | None = None
     panels: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
     inbox_sections: list[tuple[str, Callable[[Any], dict]]] = field(default_factory=list)
     tick_hooks: list[Callable[[Any], int]] = field(default_factory=list)
@@ -63,44 +188,32 @@ class WorkflowRegistry:
         }
     )
 
-    def relation(self, name: str, check: Callable, instance_ids: Callable) -> None:
-        """Register a relation role."""
-        self.relations[name] = Relation(name, check, instance_ids)
+    def install(self, plugin: Plugin) -> None:
+        """Add a domain's relations, guards, effects, subjects, inbox sections, tick hooks and log sources."""
+        for kind, mine, theirs in (
+            ("relation", self.relations, plugin.relations),
+            ("guard", self.guards, plugin.guards),
+            ("effect", self.effects, plugin.effects),
+            ("log source", self.log_sources, plugin.log_sources),
+            ("subject", self.subjects, {s.kind: s for s in plugin.subjects}),
+        ):
+            clash = sorted(set(mine) & set(theirs))
+            if clash:
+                raise DuplicateName(f"{plugin.name} registers the {kind} name(s) {', '.join(clash)} already registered")
+            mine.update(theirs)
+        self.inbox_sections.extend(plugin.inbox_sections)
+        self.tick_hooks.extend(plugin.tick_hooks)
+        self.panels.extend(plugin.panels)
+        if plugin.recorder is not None:
+            if self.recorder is not None:
+                raise DuplicateName(f"{plugin.name} sets the history recorder, already set")
+            self.recorder = plugin.recorder
 
-    def guard(self, name: str) -> Callable:
-        """Decorator registering a named guard: ``fn(context) -> reason or None``."""
-
-        def deco(fn: Callable) -> Callable:
-            self.guards[name] = fn
-            return fn
-
-        return deco
-
-    def on_history(self, hook: Callable[[Any, Any, Any], None]) -> None:
-        """Register ``hook(instance, history_row, event_or_None)``, called in the same transaction as each history row."""
-        self.history_hooks.append(hook)
-
-    def panel(self, template: str, load: Callable[[Any], dict]) -> None:
-        """Add a section to every instance page: ``template`` rendered with ``load(instance)``."""
-        self.panels.append((template, load))
-
-    def inbox_section(self, template: str, load: Callable[[Any], dict]) -> None:
-        """Add a section to every dashboard: ``template`` rendered with ``load(user)`` (what waits outside transitions)."""
-        self.inbox_sections.append((template, load))
-
-    def on_tick(self, hook: Callable[[Any], int]) -> None:
-        """Register ``hook(now) -> count``, run by each ``govflow tick`` to flag what fell overdue outside the engine's
-        deadlines (e.g. milestones with their own due dates); it must be idempotent."""
-        self.tick_hooks.append(hook)
-
-    def log_source(self, kind: str, rows: Callable[[], Any]) -> None:
-        """Register where the audit finds the acts of log entry ``kind``: ``rows()`` yields (ref, content) for every
-        source row as it stands, ``content`` being the bytes the entry committed to."""
-        self.log_sources[kind] = rows
-
-    def subject(self, subject: Subject) -> None:
-        """Register how to show a kind of subject."""
-        self.subjects[subject.kind] = subject
+    def run_effects(self, instance: Any, row: Any, event: TransitionEvent) -> None:
+        """Run the effects the definition declares for ``event``, in its order."""
+        act = Act(instance, event, row)
+        for name in event.effects:
+            self.effects[name](act)
 
     def has_role(self, user: Any, role: str, instance: Any) -> bool:
         """Whether ``user`` holds ``role`` (global) or the relation ``role`` to ``instance``."""
@@ -119,6 +232,7 @@ class WorkflowRegistry:
                 guards=dict(self.guards),
                 inputs=dict(self.inputs),
                 has_role=self.has_role,
+                effects=dict(self.effects),
             )
         )
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..engine import SYSTEM, Definition, Engine, EngineError, StaleInstance, TransitionDef, TransitionEvent
 from ..extensions import db, lock_row
 from .models import InstanceHistory, WorkflowDefinitionRecord, WorkflowInstance
-from .registry import WorkflowRegistry
+from .registry import WorkflowRegistry, prime
 
 
 def get_engine() -> Engine:
@@ -102,8 +102,12 @@ def record_history(
     at: datetime,
     event: TransitionEvent | None = None,
 ) -> InstanceHistory:
-    """Add the history row of a change of ``instance`` (its state, version and deadline as the change left them), then
-    run the history hooks: the domains' effects first, the log entry and credentials last (registered last)."""
+    """Add the history row of a change of ``instance`` (its state, version and deadline as the change left them).
+
+    The order of an act, in this one place: the engine has checked roles, inputs and guards and changed the state
+    (``fire_transition``); then the history row; then the effects the definition declares for the step (the source's
+    ``on_exit``, the transition's ``effects``, the destination's ``on_enter``); then the log entry and credentials
+    (the registry's recorder); the caller commits them all at once."""
     if kind != "start":
         instance.version += 1
     row = InstanceHistory(
@@ -125,8 +129,11 @@ def record_history(
         due_trigger=instance.due_trigger,
     )
     db.session.add(row)
-    for hook in get_registry().history_hooks:
-        hook(instance, row, event)
+    registry = get_registry()
+    if event is not None and event.effects:
+        registry.run_effects(instance, row, event)
+    if registry.recorder is not None:
+        registry.recorder(instance, row, event)
     return row
 
 
@@ -205,6 +212,22 @@ def _follow_automatic(instance: WorkflowInstance, now: datetime, flush: bool) ->
 def instance_history(instance: WorkflowInstance) -> list[InstanceHistory]:
     """The history rows of ``instance``, oldest first."""
     return list(db.session.scalars(sa.select(InstanceHistory).where(InstanceHistory.instance_id == instance.id).order_by(InstanceHistory.id)))
+
+
+def preload_subjects(instances: list[WorkflowInstance]) -> None:
+    """Load the subjects of a page of instances in one query per kind of subject, instead of one per instance."""
+    subjects = get_registry().subjects
+    by_kind: dict[str, list[WorkflowInstance]] = {}
+    for instance in instances:
+        subject = subjects.get(instance.subject_kind)
+        loadable = instance.id is not None and subject is not None and subject.model is not None
+        if loadable and subject.kind not in instance.__dict__.get("_govflow_cache", {}):
+            by_kind.setdefault(subject.kind, []).append(instance)
+    for kind, items in by_kind.items():
+        model = subjects[kind].model
+        rows = {row.instance_id: row for row in db.session.scalars(sa.select(model).where(model.instance_id.in_([i.id for i in items])))}
+        for instance in items:
+            prime(instance, kind, rows.get(instance.id))
 
 
 def available_transitions(user: Any, instance: WorkflowInstance) -> list[TransitionDef]:

@@ -108,8 +108,12 @@ def fire(instance_id: int, trigger: str):
     :raise 403: not permitted. :raise 409: impossible from this state or changed meanwhile.
     :raise 422: missing input or a guard refused.
     """
-    instance = _load_visible(instance_id)
-    instance = lock_instance(instance.id)
+    # Locked first and read once: what is checked below is what the transition will change.
+    instance = lock_instance(instance_id)
+    if instance is None:
+        abort(404)
+    if not can_view_instance(current_user, instance):
+        abort(403)
     engine = get_engine()
     d = engine.definition_of(instance)
     transition = d.transition(instance.status, trigger)
@@ -132,7 +136,7 @@ def fire(instance_id: int, trigger: str):
         abort(400)
     db.session.commit()
     flash(_("Done: %(step)s.", step=tr(transition.title)), "success")
-    return redirect(url_for("instances.show", instance_id=instance.id))
+    return redirect(url_for("instances.show", instance_id=instance_id))  # the id, not instance.id: no reload after commit
 
 
 def _message(exc: EngineError) -> str:

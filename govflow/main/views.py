@@ -9,7 +9,7 @@ from flask_login import current_user
 from ..access import public, signed_in
 from ..extensions import db
 from ..instances.deadlines import reminders_for
-from ..instances.services import available_transitions, get_registry, waiting_on
+from ..instances.services import available_transitions, get_registry, preload_subjects, waiting_on
 from ..web import page_arg
 
 bp = Blueprint("main", __name__)
@@ -29,6 +29,7 @@ def index():
 def dashboard():
     """What waits on the signed-in user: instances where they may take a step now."""
     page = waiting_on(current_user, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
+    preload_subjects(page.items)  # one query per kind of subject; the guards below then ask nothing per item of it
     actions = {i.id: available_transitions(current_user, i) for i in page.items}
     reminders = reminders_for([i.id for i in page.items])
     sections = [(template, load(current_user)) for template, load in get_registry().inbox_sections]

@@ -41,22 +41,18 @@ def can_see_referral(user: Any, referral: Referral) -> bool:
     """Whether ``user`` may open the referral's page (its state, history, decision)."""
     if not _signed_in(user):
         return False
-    if is_holder(user, referral):
+    if not is_draft(referral) and (services.committee_role(user, referral.committee_id) is not None or user.has_role("admin")):
         return True
-    if is_draft(referral):
-        return False
-    return services.committee_role(user, referral.committee_id) is not None or user.has_role("admin")
+    return is_holder(user, referral)
 
 
 def can_read_dossier(user: Any, referral: Referral) -> bool:
     """Whether ``user`` may read the dossier's text, its versions and changes, and its files."""
     if not _signed_in(user):
         return False
-    if is_holder(user, referral):
+    if not is_draft(referral) and services.committee_role(user, referral.committee_id) is not None and not services.is_recused(user, referral):
         return True
-    if is_draft(referral):
-        return False
-    return services.committee_role(user, referral.committee_id) is not None and not services.is_recused(user, referral)
+    return is_holder(user, referral)
 
 
 def can_lead(user: Any, referral: Referral) -> bool:

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
+from ..accounts.models import User
 from ..attestations import entries, log
 from ..attestations.models import LogEntry
 from ..engine import SYSTEM, EngineError, NotPermitted, utcnow
 from ..extensions import db
 from ..instances.services import fire_transition, lock_instance, start_instance
+from ..memo import keep, known, remember
 from . import dossier, tally
 from .models import (
     VOTE_CHOICES,
@@ -87,16 +90,21 @@ def add_committee_member(
 def members_in_term(committee_id: int, on: date | None = None) -> list[CommitteeMember]:
     """The committee's members whose term covers ``on`` (today by default)."""
     on = on or utcnow().date()
-    return list(
-        db.session.scalars(
-            sa.select(CommitteeMember)
-            .where(
-                CommitteeMember.committee_id == committee_id,
-                CommitteeMember.term_start <= on,
-                sa.or_(CommitteeMember.term_end.is_(None), CommitteeMember.term_end >= on),
+    return remember(
+        ("members_in_term", committee_id, on),
+        (CommitteeMember,),
+        lambda: list(
+            db.session.scalars(
+                sa.select(CommitteeMember)
+                .options(joinedload(CommitteeMember.user).lazyload(User.role_rows))
+                .where(
+                    CommitteeMember.committee_id == committee_id,
+                    CommitteeMember.term_start <= on,
+                    sa.or_(CommitteeMember.term_end.is_(None), CommitteeMember.term_end >= on),
+                )
+                .order_by(CommitteeMember.user_id)
             )
-            .order_by(CommitteeMember.user_id)
-        )
+        ),
     )
 
 
@@ -141,7 +149,32 @@ def declaration_content(declaration: InterestDeclaration) -> bytes:
 
 def current_declaration(user_id: int) -> InterestDeclaration | None:
     """The latest version of a person's declaration of interests."""
-    return db.session.scalar(sa.select(InterestDeclaration).where(InterestDeclaration.user_id == user_id).order_by(InterestDeclaration.version.desc()).limit(1))
+    return remember(
+        ("declaration", user_id),
+        (InterestDeclaration,),
+        lambda: db.session.scalar(
+            sa.select(InterestDeclaration).where(InterestDeclaration.user_id == user_id).order_by(InterestDeclaration.version.desc()).limit(1)
+        ),
+    )
+
+
+def prefetch_declarations(user_ids: Iterable[int]) -> None:
+    """Load the current declarations of interest of many people in one query (for ``current_declaration``)."""
+    missing = sorted({u for u in user_ids if u is not None and not known(("declaration", u))})
+    if not missing:
+        return
+    latest = (
+        sa.select(InterestDeclaration.user_id, sa.func.max(InterestDeclaration.version).label("version"))
+        .where(InterestDeclaration.user_id.in_(missing))
+        .group_by(InterestDeclaration.user_id)
+        .subquery()
+    )
+    found: dict[int, InterestDeclaration | None] = dict.fromkeys(missing)
+    for declaration in db.session.scalars(
+        sa.select(InterestDeclaration).join(latest, sa.and_(InterestDeclaration.user_id == latest.c.user_id, InterestDeclaration.version == latest.c.version))
+    ):
+        found[declaration.user_id] = declaration
+    keep({("declaration", u): d for u, d in found.items()}, (InterestDeclaration,))
 
 
 def latest_dossier(referral: Referral) -> DossierVersion | None:
@@ -235,13 +268,25 @@ def log_recusal(recusal: Recusal) -> None:
 
 
 def recusals(referral: Referral) -> list[Recusal]:
-    """Recusals recorded on a referral."""
-    return list(db.session.scalars(sa.select(Recusal).where(Recusal.referral_id == referral.id).order_by(Recusal.recorded_at)))
+    """Recusals recorded on a referral (asked once per transaction)."""
+    return remember(
+        ("recusals", referral.id),
+        (Recusal,),
+        lambda: list(
+            db.session.scalars(
+                sa.select(Recusal)
+                .options(joinedload(Recusal.user).lazyload(User.role_rows))
+                .where(Recusal.referral_id == referral.id)
+                .order_by(Recusal.recorded_at)
+            )
+        ),
+    )
 
 
 def is_recused(user: Any, referral: Referral) -> bool:
     """Whether ``user`` is recused from the referral."""
-    return db.session.get(Recusal, (referral.id, getattr(user, "id", None))) is not None
+    user_id = getattr(user, "id", None)
+    return user_id is not None and any(r.user_id == user_id for r in recusals(referral))
 
 
 def recuse(actor: Any, referral: Referral, user_id: int, reason: str) -> Recusal:
@@ -256,7 +301,7 @@ def recuse(actor: Any, referral: Referral, user_id: int, reason: str) -> Recusal
         kind = "chair"
     else:
         raise NotPermitted(_("Only the member concerned or the committee's chair can record a recusal."))
-    if committee_role(db.session.get(_user(), user_id), referral.committee_id) is None:
+    if committee_role(db.session.get(User, user_id), referral.committee_id) is None:
         raise ReviewError(_("This person is not a member of the committee."))
     if db.session.get(Recusal, (referral.id, user_id)) is not None:
         raise ReviewError(_("This member is already recused."))
@@ -266,12 +311,6 @@ def recuse(actor: Any, referral: Referral, user_id: int, reason: str) -> Recusal
     db.session.query(Rapporteur).filter_by(referral_id=referral.id, user_id=user_id).delete()
     db.session.flush()
     return recusal
-
-
-def _user():
-    from ..accounts.models import User
-
-    return User
 
 
 def eligible_members(referral: Referral) -> list[int]:
@@ -397,8 +436,12 @@ def rapporteurs(referral: Referral) -> list[Rapporteur]:
 
 # -- votes ---------------------------------------------------------------------------------------------------------
 def current_round(referral: Referral) -> VoteRound | None:
-    """The latest vote round of the referral."""
-    return db.session.scalar(sa.select(VoteRound).where(VoteRound.referral_id == referral.id).order_by(VoteRound.number.desc()).limit(1))
+    """The latest vote round of the referral (asked once per transaction unless a round is added)."""
+    return remember(
+        ("current_round", referral.id),
+        (VoteRound,),
+        lambda: db.session.scalar(sa.select(VoteRound).where(VoteRound.referral_id == referral.id).order_by(VoteRound.number.desc()).limit(1)),
+    )
 
 
 def open_round(referral: Referral, closes_at: datetime, now: datetime) -> VoteRound:
@@ -482,7 +525,11 @@ def my_vote(user: Any, referral: Referral) -> Vote | None:
 
 def round_votes(vote_round: VoteRound) -> list[Vote]:
     """Every ballot of a round (only shown once it closed)."""
-    return list(db.session.scalars(sa.select(Vote).where(Vote.round_id == vote_round.id).order_by(Vote.member_id)))
+    return list(
+        db.session.scalars(
+            sa.select(Vote).options(joinedload(Vote.member).lazyload(User.role_rows)).where(Vote.round_id == vote_round.id).order_by(Vote.member_id)
+        )
+    )
 
 
 def rules_of(committee: Committee) -> tally.Rules:

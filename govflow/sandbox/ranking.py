@@ -76,7 +76,7 @@ def sheet_score(grid: Iterable[Criterion], scores: Mapping[str, int], top: int) 
 def rank(grid: Iterable[Criterion], sheets: Mapping[int, list[Mapping[str, int]]], top: int) -> list[Ranked]:
     """Rank applications (id → their sheets) by the mean of their weighted sheet scores; ties share a rank."""
     items = check_grid(grid)
-    scored: list[tuple[Fraction, int, list]] = []
+    scored: list[tuple[Fraction, int, list[Mapping[str, int]]]] = []
     unscored: list[int] = []
     for application_id, rows in sheets.items():
         if rows:

@@ -16,8 +16,9 @@ from ..engine import NotPermitted, utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
 from ..instances.services import start_instance
+from ..memo import remember
 from .models import MILESTONE_KINDS, Application, Axis, Milestone, MilestoneFile, Question
-from .policies import is_roadmap_party
+from .policies import is_roadmap_party, prefetch_standing
 from .services import (
     FILE_STATES,
     MILESTONE_WORKFLOW,
@@ -40,7 +41,11 @@ from .services import (
 
 def axes(application: Application) -> list[Axis]:
     """The application's work axes, in order."""
-    return list(db.session.scalars(sa.select(Axis).where(Axis.application_id == application.id).order_by(Axis.position, Axis.id)))
+    return remember(
+        ("axes", application.id),
+        (Axis,),
+        lambda: list(db.session.scalars(sa.select(Axis).where(Axis.application_id == application.id).order_by(Axis.position, Axis.id))),
+    )
 
 
 def create_axes(application: Application, now: datetime | None = None) -> list[Axis]:
@@ -139,6 +144,7 @@ def programme_owners(application: Application) -> list[Any]:
     do not belong to the laureate's organisation (an excluded evaluator never owns one)."""
     people = {m.user_id: m.user for m in managers(application.programme)}
     people.update({e.user_id: e.user for e in evaluators(application.programme)})
+    prefetch_standing(people)
     return sorted((u for u in people.values() if can_see_files(u, application) and not is_team(u, application)), key=lambda u: u.name)
 
 

@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from .. import bounds
+from ..accounts.models import User
 from ..attestations import entries, log
 from ..charters.models import Organisation
 from ..charters.services import is_member, organisation_ids
@@ -26,6 +28,7 @@ from ..engine import NotPermitted, utcnow
 from ..extensions import db, lock_row
 from ..instances.models import WorkflowInstance
 from ..instances.services import Page, fire_transition, start_instance
+from ..memo import remember
 from ..reviews.services import declared_interest, interest_checker, interest_checkers
 from . import ranking
 from .models import (
@@ -243,7 +246,18 @@ def _require_manager(actor: Any, programme: Programme) -> None:
 
 def managers(programme: Programme) -> list[ProgrammeManager]:
     """The programme's managers."""
-    return list(db.session.scalars(sa.select(ProgrammeManager).where(ProgrammeManager.programme_id == programme.id).order_by(ProgrammeManager.added_at)))
+    return remember(
+        ("managers", programme.id),
+        (ProgrammeManager,),
+        lambda: list(
+            db.session.scalars(
+                sa.select(ProgrammeManager)
+                .options(joinedload(ProgrammeManager.user).lazyload(User.role_rows))
+                .where(ProgrammeManager.programme_id == programme.id)
+                .order_by(ProgrammeManager.added_at)
+            )
+        ),
+    )
 
 
 def add_manager(actor: Any, programme: Programme, user: Any) -> ProgrammeManager:
@@ -261,7 +275,18 @@ def add_manager(actor: Any, programme: Programme, user: Any) -> ProgrammeManager
 
 def evaluators(programme: Programme) -> list[ProgrammeEvaluator]:
     """The evaluators assigned to the programme."""
-    return list(db.session.scalars(sa.select(ProgrammeEvaluator).where(ProgrammeEvaluator.programme_id == programme.id).order_by(ProgrammeEvaluator.user_id)))
+    return remember(
+        ("evaluators", programme.id),
+        (ProgrammeEvaluator,),
+        lambda: list(
+            db.session.scalars(
+                sa.select(ProgrammeEvaluator)
+                .options(joinedload(ProgrammeEvaluator.user).lazyload(User.role_rows))
+                .where(ProgrammeEvaluator.programme_id == programme.id)
+                .order_by(ProgrammeEvaluator.user_id)
+            )
+        ),
+    )
 
 
 def assign_evaluator(actor: Any, programme: Programme, user: Any, now: datetime | None = None) -> ProgrammeEvaluator:

@@ -23,14 +23,15 @@ from govflow.instances.models import InstanceHistory, WorkflowInstance
 from govflow.reviews import services
 from govflow.reviews.models import Recusal, Referral, Vote
 
+from ..conftest import commitment_factory, org_factory, user_factory, world
 from ..reviews.common import build, vote
 
 EVIDENCE = {"evidence_url": "https://org.example/evidence"}
 
 
-@pytest.fixture
-def logged(app, client, make_user, make_org, make_commitment):
+def _build_logged(app):
     """A log with transitions, attestations, a revocation, declarations of interests, a recusal, ballots and a tally."""
+    make_user, make_org, make_commitment = user_factory(app), org_factory(app), commitment_factory(app)
     officer = make_user()
     reviewer = make_user(roles=("committee_member",))
     org = make_org([(officer, "officer")])
@@ -40,9 +41,19 @@ def logged(app, client, make_user, make_org, make_commitment):
     referral_id, users, _ = build(app, members=4, interests={3: "Ville de Test"})
     for user_id in users[:3]:
         vote(app, referral_id, user_id, "favourable")
-    assert client.get("/log/v1/get-sth").status_code == 200
+    assert app.test_client().get("/log/v1/get-sth").status_code == 200
+    return referral_id
+
+
+@pytest.fixture
+def logged(tmp_path, _pg_schema):
+    """The logged world, built once per test process and copied for each test (each tampers with its own copy)."""
+    app, referral_id = world(tmp_path / "logged", "audit-logged", _build_logged)
     app.referral_id = referral_id
-    return app
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(params=["command", "workers"])

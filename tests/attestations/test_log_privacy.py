@@ -26,6 +26,7 @@ from govflow.reviews import services as reviews
 from govflow.reviews.models import Committee, Decision, Referral
 from govflow.sandbox.models import Application, Milestone, MilestoneFile
 
+from ..conftest import app_with_world, commitment_factory, org_factory, user_factory
 from ..reviews.common import build as build_referral
 from ..reviews.common import vote
 from ..sandbox import common as sandbox
@@ -34,8 +35,19 @@ LEAF = re.compile(rb'\{"commitment":"[0-9a-f]{64}","type":"govflow\.([a-z]+)"\}'
 
 
 @pytest.fixture
-def world(app, make_user, make_org, make_commitment):
+def app(request, tmp_path, _pg_schema):
+    """The world below, built once per test process and copied for each test that asks for it."""
+    yield from app_with_world(request, tmp_path, "log-privacy", _build_world)
+
+
+@pytest.fixture
+def world(app):
+    return app.world
+
+
+def _build_world(app):
     """Acts of every kind under every confidentiality rule; returns the texts no public page may show."""
+    make_user, make_org, make_commitment = user_factory(app), org_factory(app), commitment_factory(app)
     officer = make_user()
     org = make_org([(officer, "officer")], name="Clairvoie Secrète")
     make_commitment(officer, org, statement="An unpublished draft statement about our hiring model.")  # a draft stays private

@@ -58,7 +58,7 @@ def _app_vocabulary():
     from govflow.engine import Vocabulary
 
     v = vocabulary()
-    return Vocabulary(v.roles | {"committee_member", "programme_manager"}, v.guards, v.inputs)
+    return Vocabulary(v.roles | {"committee_member", "programme_manager"}, v.guards, v.inputs, v.effects)
 
 
 def test_the_same_name_and_version_twice_is_refused(tmp_path):

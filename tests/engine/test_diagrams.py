@@ -40,14 +40,19 @@ def definition(request):
     return d
 
 
-def edges(text):
-    """(source, dest, trigger) of every labelled edge, with node ids turned back into state names."""
+def labels(text):
+    """(source, dest, label) of every labelled edge, with node ids turned back into state names."""
     out = set()
     for line in text.splitlines():
         m = EDGE.match(line)
         if m:
             out |= {(m[1].removeprefix(P), m[2].removeprefix(P), label) for label in m[3].split(" | ")}
     return out
+
+
+def edges(text):
+    """(source, dest, trigger) of every labelled edge: a label is ``trigger [guards] / effects``."""
+    return {(source, dest, label.split(" ", 1)[0]) for source, dest, label in labels(text)}
 
 
 def classes(text):
@@ -67,6 +72,16 @@ def test_the_diagram_names_every_state_and_draws_every_transition_labelled_with_
     expected = {(s, t.dest, t.trigger) for t in definition.transitions for s in t.sources}
     assert edges(text) == expected
     assert {trigger for _, _, trigger in edges(text)} == set(definition.triggers())
+
+
+def test_an_arrow_names_the_guards_in_brackets_and_the_effects_after_a_slash():
+    loaded = {d.name: d for d in load_definitions(sorted((ROOT / "workflows").glob("*.yaml")), _app_vocabulary())}
+    commitment = labels(diagrams.mermaid(loaded["commitment"]))
+    assert ("declared", "evidenced", "add_evidence [has_evidence] / record_evidence_url") in commitment
+    referral = labels(diagrams.mermaid(loaded["referral"]))
+    assert ("unfavourable", "under_examination", "request_reconsideration [reconsideration_available] / use_reconsideration") in referral
+    # A step without guards or effects is labelled with its trigger alone.
+    assert any(label == "withdraw" for _, _, label in commitment)
 
 
 def test_the_initial_state_and_the_final_states_are_marked(definition):

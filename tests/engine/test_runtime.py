@@ -137,3 +137,41 @@ def test_replaying_the_triggers_gives_the_state_and_an_impossible_history_is_det
     assert replay(definition, [None, "submit", "send_back", "submit"]) == item.status
     with pytest.raises(InvalidTransition):
         replay(definition, ["accept"])
+
+
+EFFECTFUL = """
+name: effectful
+version: 1
+title: {en: Effectful, fr: Avec effets}
+initial: draft
+states:
+  draft: {title: {en: Draft, fr: Brouillon}, on_exit: [stamp_submission]}
+  submitted: {title: {en: Submitted, fr: Déposé}, on_enter: [refresh_recusals, open_vote_round], on_exit: [close_vote_round]}
+  done: {title: {en: Done, fr: Fait}, final: true, on_enter: [record_decision]}
+transitions:
+  - {trigger: submit, title: {en: Submit, fr: Déposer}, source: draft, dest: submitted, roles: [signatory], effects: [mark_examined_version]}
+  - {trigger: again, title: {en: Again, fr: Encore}, source: submitted, dest: submitted, roles: [signatory]}
+  - {trigger: finish, title: {en: Finish, fr: Finir}, source: submitted, dest: done, roles: [signatory], effects: [use_reconsideration]}
+"""
+
+
+def test_an_event_lists_its_effects_in_order_leaving_then_taking_then_entering():
+    definition, problems = parse_definition(EFFECTFUL, "effectful.yaml", vocabulary())
+    assert problems == []
+    engine = make_engine()
+    engine.add(definition)
+    item, actor = Item(), Person(1, roles={"signatory"})
+    assert engine.start(item, "effectful", actor, now=NOW).effects == (), "starting runs no effect"
+    assert engine.fire(item, "submit", actor, now=NOW).effects == ("stamp_submission", "mark_examined_version", "refresh_recusals", "open_vote_round")
+    # A step from a state to itself leaves and enters it again.
+    assert engine.fire(item, "again", actor, now=NOW).effects == ("close_vote_round", "refresh_recusals", "open_vote_round")
+    assert engine.fire(item, "finish", actor, now=NOW).effects == ("close_vote_round", "use_reconsideration", "record_decision")
+    assert definition.effect_names() == [
+        "stamp_submission",
+        "close_vote_round",
+        "refresh_recusals",
+        "open_vote_round",
+        "record_decision",
+        "mark_examined_version",
+        "use_reconsideration",
+    ]

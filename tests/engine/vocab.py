@@ -43,6 +43,21 @@ SANDBOX_GUARDS = (
     "support_running",
     "deliverable_attached",
 )
+EFFECTS = (
+    "record_evidence_url",
+    "mark_examined_version",
+    "refresh_recusals",
+    "use_reconsideration",
+    "open_vote_round",
+    "close_vote_round",
+    "record_decision",
+    "stamp_submission",
+    "refresh_exclusions",
+    "stamp_selection",
+    "create_roadmap_axes",
+    "cancel_open_milestones",
+    "stamp_acceptance",
+)
 INPUTS = {
     "comment": InputSpec("comment"),
     "reason": InputSpec("reason"),
@@ -54,7 +69,7 @@ INPUTS = {
 
 def vocabulary(guards=("has_statement", "independent_of_organisation", "has_evidence", "has_fresh_evidence", *REVIEW_GUARDS, *SANDBOX_GUARDS)) -> Vocabulary:
     """The names test definitions may use."""
-    return Vocabulary(set(ROLES), set(guards), dict(INPUTS))
+    return Vocabulary(set(ROLES), set(guards), dict(INPUTS), set(EFFECTS))
 
 
 class Item(SimpleNamespace):
@@ -90,4 +105,12 @@ def make_engine(guards=None, org_of=lambda item: getattr(item, "org", None)) -> 
             **{name: (lambda ctx: None) for name in REVIEW_GUARDS + SANDBOX_GUARDS},
         }
     )
-    return Engine(Registry(roles=set(ROLES) | {"committee_member", "programme_manager"}, guards=guards, inputs=dict(INPUTS), has_role=has_role))
+    return Engine(
+        Registry(
+            roles=set(ROLES) | {"committee_member", "programme_manager"},
+            guards=guards,
+            inputs=dict(INPUTS),
+            has_role=has_role,
+            effects={name: None for name in EFFECTS},
+        )
+    )

@@ -190,6 +190,7 @@ def query_counts(app, client) -> list[int]:
     return counts
 
 
+@pytest.mark.slow
 def test_register_pages_run_a_bounded_number_of_queries_with_10000_organisations_and_100000_commitments(app, client, make_user):
     make_user()
     seed(app, 10, 10, "Small")

@@ -14,7 +14,7 @@ from govflow.extensions import db
 from govflow.sandbox import roadmaps
 from govflow.sandbox.models import Application, Axis, Milestone, ProgrammeEvaluator, Question
 
-from ..conftest import login
+from ..conftest import app_with_world, login
 from .common import advance, apply, build, user
 from .test_sandbox_flow import PDF, counts
 
@@ -30,7 +30,17 @@ EMAILS = {
 
 
 @pytest.fixture
+def app(request, tmp_path, _pg_schema):
+    """The world below, built once per test process and copied for each test that asks for it."""
+    yield from app_with_world(request, tmp_path, "sandbox-refusals", _build_world)
+
+
+@pytest.fixture
 def world(app):
+    return app.world
+
+
+def _build_world(app):
     """A laureate in support with a milestone holding a file, an axis with a question; and a draft of another applicant."""
     ids = build(app)
     laureate = apply(app, ids)

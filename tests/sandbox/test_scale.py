@@ -3,6 +3,7 @@ asserted with 50 programmes, 2,000 applications and 20,000 milestones (timing is
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from govflow.engine import utcnow
@@ -12,6 +13,8 @@ from govflow.sandbox.models import Application, Milestone, Programme
 from ..conftest import login
 from ..register.test_register import counting
 from .seed import seed_cohorts
+
+pytestmark = pytest.mark.slow
 
 
 def pages(app, programme_id: int) -> dict[str, str]:

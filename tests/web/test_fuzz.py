@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,8 @@ from ..conftest import login
 from .matrix_routes import CASES
 from .matrix_world import EMAILS, PERSONAS, build_world
 from .test_route_matrix import fingerprint
+
+pytestmark = pytest.mark.slow
 
 # The names forms and query strings use across the app, so that each route gets values for the fields it reads.
 FIELDS = (

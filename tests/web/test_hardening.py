@@ -451,3 +451,20 @@ def test_an_unexpected_error_is_logged_and_shows_its_request_id(app, caplog):
     response = app.test_client().get("/broken-for-test", headers={"X-Request-Id": "test-request-0042"})
     assert response.status_code == 500 and b"test-request-0042" in response.data and b"programming error" not in response.data
     assert any("test-request-0042" in r.getMessage() for r in caplog.records)
+
+
+def test_passwords_are_hashed_with_scrypt_at_its_default_cost_unless_configured(tmp_path, app):
+    """Production hashes with scrypt N=2^15 (the suite lowers N to run fast); every hash verifies whatever its cost."""
+    from werkzeug.security import check_password_hash
+
+    from govflow import create_app
+    from govflow.accounts.services import hash_password
+
+    production = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.sqlite3", "TESTING": True}, instance_path=str(tmp_path / "p"))
+    with production.app_context():
+        strong = hash_password("correct horse battery")
+    with app.app_context():
+        light = hash_password("correct horse battery")
+    assert strong.startswith("scrypt:32768:8:1$") and light.startswith("scrypt:1024:8:1$")
+    assert check_password_hash(strong, "correct horse battery") and check_password_hash(light, "correct horse battery")
+    assert not check_password_hash(strong, "correct horse battery!")

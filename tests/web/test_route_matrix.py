@@ -49,6 +49,7 @@ def test_every_route_of_the_app_has_its_cases(app):
     assert all(len(expected) == len(PERSONAS) for *_, expected in CASES)
 
 
+@pytest.mark.slow
 def test_each_person_is_let_through_or_refused_as_the_table_says_and_refusals_change_nothing(matrix):
     app, world, clients = matrix
     mismatches, changed = [], []
