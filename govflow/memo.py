@@ -44,17 +44,26 @@ def remember(key: Hashable, depends: Iterable[type], load: Callable[[], T]) -> T
     return value
 
 
-def known(key: Hashable) -> bool:
-    """Whether an answer for ``key`` is remembered in this transaction."""
-    return key in db.session().info.get(_KEY, {})
-
-
-def keep(answers: dict[Hashable, Any], depends: Iterable[type]) -> None:
-    """Remember answers loaded together (one query for a page's many people or items), as ``remember`` would."""
-    store = db.session().info.setdefault(_KEY, {})
+def remember_by(
+    name: str, depends: Iterable[type], ids: Iterable[int | None], query: Callable[[list[int]], Any], shape: Callable[[list[Any]], T]
+) -> dict[int, T]:
+    """For each of ``ids``, its rows of ``query(ids)`` (rows whose first column is the id), shaped (``dict``, ``set``…)
+    and remembered as ``(name, id)`` for the transaction: one query for all the ids not yet known, whether a page asks
+    about one person or about many."""
+    session = db.session()
+    store: dict[Hashable, tuple[frozenset[type], Any]] = session.info.setdefault(_KEY, {})
+    wanted = sorted({i for i in ids if i is not None})
     deps = frozenset(depends)
-    for key, value in answers.items():
-        store[key] = (deps, value)
+    if wanted and session.autoflush and _pending(session, deps):
+        session.flush()  # as the query would have: forgets what the pending rows make stale
+    missing = [i for i in wanted if (name, i) not in store]
+    if missing:
+        found: dict[int, list[Any]] = {i: [] for i in missing}
+        for owner, *rest in session.execute(query(missing)):
+            found[owner].append(tuple(rest) if len(rest) > 1 else rest[0])
+        for i, rows in found.items():
+            store[(name, i)] = (deps, shape(rows))
+    return {i: store[(name, i)][1] for i in wanted}
 
 
 def forget(session: Session, classes: set[type] | None = None) -> None:

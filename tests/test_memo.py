@@ -54,7 +54,7 @@ def test_a_membership_added_in_the_same_transaction_is_seen_at_once(ctx, make_us
     from govflow.accounts.models import User
 
     person = db.session.get(User, user.id)
-    assert not is_member(person, org.id) and memberships_of(user.id) == {}
+    assert not is_member(person, org.id) and memberships_of([user.id]) == {user.id: {}}
     db.session.add(Membership(user_id=user.id, organisation_id=org.id, role="contributor"))
     assert is_member(person, org.id), "the autoflush before the next query forgets the stale answer"
     db.session.rollback()

@@ -21,7 +21,7 @@ from ..accounts.services import EMAIL_RE
 from ..engine import EngineError, NotPermitted, utcnow
 from ..extensions import db, lock_row
 from ..instances.services import fire_transition, get_engine, start_instance
-from ..memo import keep, known, remember
+from ..memo import remember, remember_by
 from .catalog import ensure_charter_registered, get_catalog
 from .definitions import CharterDef
 from .models import (
@@ -236,28 +236,18 @@ def member_role(user: Any, organisation_id: int) -> str | None:
     """``user``'s role in the organisation, or None."""
     if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "id", None) is None:
         return None
-    return memberships_of(user.id).get(organisation_id)
+    return memberships_of([user.id])[user.id].get(organisation_id)
 
 
-def prefetch_memberships(user_ids: Iterable[int]) -> None:
-    """Load the memberships of many people in one query (a page about several people asks ``member_role`` of each)."""
-    missing = sorted({u for u in user_ids if u is not None and not known(("memberships", u))})
-    if not missing:
-        return
-    found: dict[int, dict[int, str]] = {u: {} for u in missing}
-    for user_id, organisation_id, role in db.session.execute(
-        sa.select(Membership.user_id, Membership.organisation_id, Membership.role).where(Membership.user_id.in_(missing))
-    ):
-        found[user_id][organisation_id] = role
-    keep({("memberships", u): roles for u, roles in found.items()}, (Membership,))
-
-
-def memberships_of(user_id: int) -> dict[int, str]:
-    """Organisation id -> role of every membership of the user: one query per transaction, however often asked."""
-    return remember(
-        ("memberships", user_id),
+def memberships_of(user_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+    """User id -> (organisation id -> role) of their memberships: one query per transaction for all the people asked
+    about, however often they are asked."""
+    return remember_by(
+        "memberships",
         (Membership,),
-        lambda: dict(db.session.execute(sa.select(Membership.organisation_id, Membership.role).where(Membership.user_id == user_id)).all()),
+        user_ids,
+        lambda ids: sa.select(Membership.user_id, Membership.organisation_id, Membership.role).where(Membership.user_id.in_(ids)),
+        dict,
     )
 
 

@@ -20,7 +20,7 @@ from ..attestations.models import LogEntry
 from ..engine import SYSTEM, EngineError, NotPermitted, utcnow
 from ..extensions import db
 from ..instances.services import fire_transition, lock_instance, start_instance
-from ..memo import keep, known, remember
+from ..memo import remember, remember_by
 from . import dossier, tally
 from .models import (
     VOTE_CHOICES,
@@ -149,32 +149,25 @@ def declaration_content(declaration: InterestDeclaration) -> bytes:
 
 def current_declaration(user_id: int) -> InterestDeclaration | None:
     """The latest version of a person's declaration of interests."""
-    return remember(
-        ("declaration", user_id),
-        (InterestDeclaration,),
-        lambda: db.session.scalar(
-            sa.select(InterestDeclaration).where(InterestDeclaration.user_id == user_id).order_by(InterestDeclaration.version.desc()).limit(1)
-        ),
-    )
+    return current_declarations([user_id])[user_id]
 
 
-def prefetch_declarations(user_ids: Iterable[int]) -> None:
-    """Load the current declarations of interest of many people in one query (for ``current_declaration``)."""
-    missing = sorted({u for u in user_ids if u is not None and not known(("declaration", u))})
-    if not missing:
-        return
-    latest = (
-        sa.select(InterestDeclaration.user_id, sa.func.max(InterestDeclaration.version).label("version"))
-        .where(InterestDeclaration.user_id.in_(missing))
-        .group_by(InterestDeclaration.user_id)
-        .subquery()
-    )
-    found: dict[int, InterestDeclaration | None] = dict.fromkeys(missing)
-    for declaration in db.session.scalars(
-        sa.select(InterestDeclaration).join(latest, sa.and_(InterestDeclaration.user_id == latest.c.user_id, InterestDeclaration.version == latest.c.version))
-    ):
-        found[declaration.user_id] = declaration
-    keep({("declaration", u): d for u, d in found.items()}, (InterestDeclaration,))
+def current_declarations(user_ids: Iterable[int]) -> dict[int, InterestDeclaration | None]:
+    """User id -> the latest version of their declaration of interests (None without one): one query per transaction
+    for all the people asked about."""
+
+    def query(ids: list[int]) -> sa.Select:
+        latest = (
+            sa.select(InterestDeclaration.user_id, sa.func.max(InterestDeclaration.version).label("version"))
+            .where(InterestDeclaration.user_id.in_(ids))
+            .group_by(InterestDeclaration.user_id)
+            .subquery()
+        )
+        return sa.select(InterestDeclaration.user_id, InterestDeclaration).join(
+            latest, sa.and_(InterestDeclaration.user_id == latest.c.user_id, InterestDeclaration.version == latest.c.version)
+        )
+
+    return remember_by("declaration", (InterestDeclaration,), user_ids, query, lambda rows: rows[0] if rows else None)
 
 
 def latest_dossier(referral: Referral) -> DossierVersion | None:
@@ -194,20 +187,7 @@ def interest_checker(user_id: int) -> Callable[[list[str]], str | None]:
 
 def interest_checkers(user_ids: list[int]) -> dict[int, Callable[[list[str]], str | None]]:
     """``interest_checker`` for each of ``user_ids``, their current declarations read in one query."""
-    latest = (
-        sa.select(InterestDeclaration.user_id, sa.func.max(InterestDeclaration.version).label("version"))
-        .where(InterestDeclaration.user_id.in_(user_ids))
-        .group_by(InterestDeclaration.user_id)
-        .subquery()
-    )
-    declarations = {
-        d.user_id: d
-        for d in db.session.scalars(
-            sa.select(InterestDeclaration).join(
-                latest, sa.and_(InterestDeclaration.user_id == latest.c.user_id, InterestDeclaration.version == latest.c.version)
-            )
-        )
-    }
+    declarations = current_declarations(user_ids)
     return {user_id: _checker(declarations.get(user_id)) for user_id in user_ids}
 
 

@@ -26,8 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..charters.services import is_member
-from ..extensions import db
-from ..memo import keep, known, remember
+from ..memo import remember_by
 from .models import Application, EvaluatorExclusion, ProgrammeEvaluator, ProgrammeManager
 
 
@@ -36,46 +35,44 @@ def signed_in(user: Any) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and getattr(user, "id", None) is not None
 
 
-def _programmes_of(model: Any, user_id: int) -> set[int]:
-    """Ids of the programmes ``user_id`` manages (ProgrammeManager) or evaluates (ProgrammeEvaluator): one query per
-    transaction, however many applications a page checks."""
-    return remember((model.__tablename__, user_id), (model,), lambda: set(db.session.scalars(sa.select(model.programme_id).where(model.user_id == user_id))))
+def _programmes_of(model: Any, user_ids: Iterable[int]) -> dict[int, set[int]]:
+    """User id -> ids of the programmes they manage (ProgrammeManager) or evaluate (ProgrammeEvaluator)."""
+    return remember_by(model.__tablename__, (model,), user_ids, lambda ids: sa.select(model.user_id, model.programme_id).where(model.user_id.in_(ids)), set)
+
+
+def _excluded_from(user_ids: Iterable[int]) -> dict[int, set[int]]:
+    """User id -> ids of the applications they are recorded as excluded from."""
+    return remember_by(
+        "excluded_from",
+        (EvaluatorExclusion,),
+        user_ids,
+        lambda ids: sa.select(EvaluatorExclusion.user_id, EvaluatorExclusion.application_id).where(EvaluatorExclusion.user_id.in_(ids)),
+        set,
+    )
 
 
 def prefetch_standing(user_ids: Iterable[int]) -> None:
     """Load in a few queries what ``can_see_application`` asks of each of many people: their memberships, the
     programmes they manage and evaluate, the applications they are excluded from, their declarations of interest."""
-    from ..charters.services import prefetch_memberships
-    from ..reviews.services import prefetch_declarations
+    from ..charters.services import memberships_of
+    from ..reviews.services import current_declarations
 
-    ids = sorted({u for u in user_ids if u is not None})
-    prefetch_memberships(ids)
-    prefetch_declarations(ids)
-    for model in (ProgrammeManager, ProgrammeEvaluator):
-        missing = [u for u in ids if not known((model.__tablename__, u))]
-        if missing:
-            found: dict[int, set[int]] = {u: set() for u in missing}
-            for user_id, programme_id in db.session.execute(sa.select(model.user_id, model.programme_id).where(model.user_id.in_(missing))):
-                found[user_id].add(programme_id)
-            keep({(model.__tablename__, u): programmes for u, programmes in found.items()}, (model,))
-    missing = [u for u in ids if not known(("excluded_from", u))]
-    if missing:
-        excluded: dict[int, set[int]] = {u: set() for u in missing}
-        for user_id, application_id in db.session.execute(
-            sa.select(EvaluatorExclusion.user_id, EvaluatorExclusion.application_id).where(EvaluatorExclusion.user_id.in_(missing))
-        ):
-            excluded[user_id].add(application_id)
-        keep({("excluded_from", u): apps for u, apps in excluded.items()}, (EvaluatorExclusion,))
+    ids = list(user_ids)
+    memberships_of(ids)
+    current_declarations(ids)
+    _programmes_of(ProgrammeManager, ids)
+    _programmes_of(ProgrammeEvaluator, ids)
+    _excluded_from(ids)
 
 
 def is_manager(user: Any, programme_id: int) -> bool:
     """Whether ``user`` manages the programme."""
-    return signed_in(user) and programme_id in _programmes_of(ProgrammeManager, user.id)
+    return signed_in(user) and programme_id in _programmes_of(ProgrammeManager, [user.id])[user.id]
 
 
 def is_evaluator(user: Any, programme_id: int) -> bool:
     """Whether ``user`` is assigned to evaluate the programme's applications."""
-    return signed_in(user) and programme_id in _programmes_of(ProgrammeEvaluator, user.id)
+    return signed_in(user) and programme_id in _programmes_of(ProgrammeEvaluator, [user.id])[user.id]
 
 
 def is_team(user: Any, application: Application) -> bool:
@@ -94,11 +91,7 @@ def is_excluded(user: Any, application: Application) -> bool:
 
     if not signed_in(user):
         return False
-    if application.id in remember(
-        ("excluded_from", user.id),
-        (EvaluatorExclusion,),
-        lambda: set(db.session.scalars(sa.select(EvaluatorExclusion.application_id).where(EvaluatorExclusion.user_id == user.id))),
-    ):
+    if application.id in _excluded_from([user.id])[user.id]:
         return True
     return conflict_reason(user.id, application) is not None
 
