@@ -8,46 +8,49 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, flash, redirect, stream_with_context
 from flask_babel import gettext as _
 
-from .engine import EngineError
+from .engine import GuardFailed, InvalidTransition, MissingInput, NotPermitted, Refused, StaleInstance
 from .extensions import db
 from .web import error_page
 
 
-def refusal(exc: Exception) -> tuple[str, int]:
-    """The sentence and the status of a refused action (engine errors and service errors carry both)."""
-    if isinstance(exc, EngineError):
-        return exc.message, exc.status
-    return str(exc), getattr(exc, "status", 422)
+def refusal(exc: Refused) -> tuple[str, int]:
+    """The sentence (in the reader's language) and the HTTP status of a refused action: the one place where a refusal
+    becomes words. A service's sentence is already written for people; the engine's technical explanations (for the
+    log and the command line) are replaced by the sentence of their kind."""
+    if isinstance(exc, GuardFailed):
+        return _("This step is refused: %(reason)s", reason=exc.reason), exc.status
+    if not exc.technical:
+        return exc.sentence, exc.status
+    if isinstance(exc, NotPermitted):
+        return _("You are not allowed to take this step."), exc.status
+    if isinstance(exc, MissingInput):
+        return _("A required field is missing or invalid: %(field)s.", field=exc.field), exc.status
+    if isinstance(exc, StaleInstance):
+        return _("Someone else changed this item since you opened it. Nothing was overwritten: check its new state and try again."), exc.status
+    if isinstance(exc, InvalidTransition):
+        return _("This step is not possible from the current state."), exc.status
+    return _("This step could not be taken."), exc.status
 
 
-CONCURRENT = sa.exc.IntegrityError  # the database refused a duplicate another request wrote an instant before
+def act(action: Callable[[], Any], success: str, target: str):
+    """Run ``action``, commit, flash ``success`` and go to ``target``; a refusal changes nothing and says why.
 
-
-def _concurrent_change() -> str:
-    return _("Someone made the same change at the same time. Nothing was overwritten: reload the page to see it.")
-
-
-def act(action: Callable[[], Any], success: str, target: str, refusals: tuple[type[Exception], ...]):
-    """Run ``action``, commit, flash ``success`` and go to ``target``; a refusal changes nothing and says why."""
+    Only :class:`Refused` is a refusal: any other exception is a programming error and answers 500 (rolled back)."""
     try:
         action()
-    except refusals as exc:
+    except Refused as exc:
         db.session.rollback()
         message, status = refusal(exc)
         return error_page(status, message)
-    except CONCURRENT:
-        db.session.rollback()
-        return error_page(409, _concurrent_change())
     db.session.commit()
     flash(success, "success")
     return redirect(target, code=303)
 
 
-def run_form(form, action: Callable[[], Any], success, target: Callable[[Any], str], refusals: tuple[type[Exception], ...]):
+def run_form(form, action: Callable[[], Any], success, target: Callable[[Any], str]):
     """Validate ``form``, run ``action``, commit and redirect; a refusal is rolled back and flashed.
 
     Returns (response or None, status): the caller renders its page again with the status when there is no response.
@@ -57,15 +60,11 @@ def run_form(form, action: Callable[[], Any], success, target: Callable[[Any], s
         return None, 422 if form.is_submitted() else 200
     try:
         result = action()
-    except refusals as exc:
+    except Refused as exc:
         db.session.rollback()
         message, status = refusal(exc)
         flash(message, "error")
         return None, status
-    except CONCURRENT:
-        db.session.rollback()
-        flash(_concurrent_change(), "error")
-        return None, 409
     db.session.commit()
     flash(success(result) if callable(success) else success, "success")
     return redirect(target(result)), 302

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -9,21 +10,30 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .accounts.services import create_user, find_user
-from .attestations.keys import init_keys
+from .attestations.keys import current_record, init_keys
+from .attestations.models import LogState, SigningKey
 from .charters.catalog import get_catalog, register_all
-from .charters.models import Organisation, Signature
+from .charters.models import Signature
 from .charters.services import (
-    add_member,
     attach_evidence_url,
-    create_organisation,
     sign_charter,
     signature_commitments,
     submit_self_assessment,
     withdraw_signature,
 )
-from .engine import utcnow
+from .engine import SYSTEM, utcnow
 from .extensions import db
 from .instances.services import fire_transition, get_engine, register_definitions
+from .interests.services import declare_interests
+from .organisations.models import Organisation
+from .organisations.services import add_member, create_organisation
+from .organisations.uploads import inspect_upload
+from .reviews.models import Committee, Referral
+from .reviews.services import add_committee_member, assign_rapporteur, cast_vote, create_committee, create_referral
+from .sandbox import roadmaps
+from .sandbox import services as sandbox
+from .sandbox.models import Programme
+from .sandbox.roadmaps import attach_milestone_file
 
 DEMO_PASSWORD = "govflow-demo"  # noqa: S105 - documented demo password, created only by this loader
 
@@ -131,13 +141,15 @@ def _ensure_organisations() -> tuple[int, dict[str, Organisation]]:
     return created, orgs
 
 
-def _sign(org: Organisation, slug: str, months_ago: int, pillars: dict, reason: str | None) -> None:
+def _sign(org: Organisation, slug: str, months_ago: int, pillars: dict, reason: str | None) -> int:
+    """Sign ``slug`` for ``org`` and take its commitments through their steps; return how many commitments it made."""
     charter = get_catalog().get(slug)
     officer = find_user(next(o[5] for o in ORGANISATIONS if o[0] == org.name))
     start = utcnow() - timedelta(days=30 * months_ago)
     signature = sign_charter(officer, org, charter, charter.pillar_keys(), now=start)
     moment = start
-    for commitment in signature_commitments(signature):
+    commitments = signature_commitments(signature)
+    for commitment in commitments:
         statement, steps = pillars.get(commitment.pillar, ("", []))
         commitment.statement = statement
         for trigger, actor_email, inputs in steps:
@@ -159,6 +171,7 @@ def _sign(org: Organisation, slug: str, months_ago: int, pillars: dict, reason: 
             submit_self_assessment(officer, signature, year, answers)
     if reason:
         withdraw_signature(officer, signature, reason)
+    return len(commitments)
 
 
 COMMITTEE = "Comité d'éthique de la donnée (démo)"
@@ -200,9 +213,6 @@ REFERRALS = [
 
 
 def _ensure_committee() -> tuple[Any, int]:
-    from .reviews.models import Committee
-    from .reviews.services import add_committee_member, create_committee, declare_interests
-
     committee = db.session.scalar(sa.select(Committee).where(Committee.name == COMMITTEE))
     if committee is not None:
         return committee, 0
@@ -215,9 +225,6 @@ def _ensure_committee() -> tuple[Any, int]:
 
 
 def _refer(committee, org: Organisation, title: str, stage: str) -> None:
-    from .engine import SYSTEM
-    from .reviews.services import assign_rapporteur, cast_vote, create_referral
-
     holder = find_user(next(o[5] for o in ORGANISATIONS if o[0] == org.name))
     secretary, chair = find_user("elise.varenne@comite.example"), find_user("damien.oudin@comite.example")
     referral = create_referral(
@@ -388,8 +395,6 @@ def _date_keys_for_replay(start: datetime) -> None:
     The demo replays acts from 2023 although its keys were made today; a database that already logged real acts
     keeps its key history untouched.
     """
-    from .attestations.models import LogState, SigningKey
-
     if (db.session.scalar(sa.select(LogState.size).where(LogState.id == 1)) or 0) > 0:
         return
     for key in db.session.scalars(sa.select(SigningKey).where(SigningKey.valid_until.is_(None))):
@@ -410,15 +415,11 @@ def _ensure_laureate_teams() -> int:
 
 
 def _demo_file(kind: str, title: str) -> tuple[bytes, Any]:
-    from .charters.uploads import inspect_upload
-
     data = f"{title}\n\nDemo deliverable written for the govflow sandbox replay ({kind}). Invented content.\n".encode()
     return data, inspect_upload(data, title.lower().replace(" ", "-").replace(":", "") + ".txt", 1_000_000)
 
 
 def _milestone_steps(milestone, state: str, due: date, manager, team) -> None:
-    from .sandbox.roadmaps import attach_milestone_file
-
     moment = _at(due - timedelta(days=5), 9)
     for trigger in MILESTONE_PATHS[state]:
         if trigger == "submit" and milestone.kind == "deliverable":
@@ -434,14 +435,8 @@ def _milestone_steps(milestone, state: str, due: date, manager, team) -> None:
 
 
 def _ensure_sandbox() -> int:
-    from .sandbox import roadmaps
-    from .sandbox import services as sandbox
-    from .sandbox.models import Programme
-
     if db.session.scalar(sa.select(Programme.id).where(Programme.edition == 2023)) is not None:
         return 0
-    from .attestations.keys import current_record
-
     key = current_record("attestation")
     if key is None or key.valid_from > _at(REPLAY_STARTS):
         # The replay's credentials would be dated before their key's service began and never verify (a database that
@@ -507,9 +502,6 @@ def _ensure_sandbox() -> int:
 
 def _ensure_open_call() -> int:
     """A second programme whose call is open today, to try applying (not a replay: dated now)."""
-    from .sandbox import services as sandbox
-    from .sandbox.models import Programme
-
     if db.session.scalar(sa.select(Programme.id).where(Programme.edition == EDITION_2026["edition"])) is not None:
         return 0
     manager = find_user(MANAGER)
@@ -520,31 +512,59 @@ def _ensure_open_call() -> int:
     return 1
 
 
-def load_demo() -> int:
-    """Create whatever demo item is missing; return how many were created (0 on a second run)."""
+def _counted(made: int, total: int) -> str:
+    return f"{made} created, {total - made} already there"
+
+
+def load_demo(progress: Callable[[str], None] | None = None) -> int:
+    """Create whatever demo item is missing; return how many were created (0 on a second run).
+
+    ``progress`` is given one line per stage as the stage ends, with its counts (``govflow demo load`` prints them:
+    a first load takes 20-30 s).
+    """
+    say = progress or (lambda _line: None)
     register_definitions(get_engine())
     register_all()
     init_keys()
     _date_keys_for_replay(_at(REPLAY_STARTS))
-    created = _ensure_users()
+    say("workflow definitions, charters and keys: ready")
+    created = made = _ensure_users()
+    say(f"users: {_counted(made, len(USERS))}")
     made, orgs = _ensure_organisations()
     created += made
+    say(f"organisations: {_counted(made, len(ORGANISATIONS))}")
     committee, made = _ensure_committee()
     created += made
-    from .reviews.models import Referral
-
+    referred = 0
     for org_name, title, stage in REFERRALS:
         if db.session.scalar(sa.select(Referral.id).where(Referral.title == title)) is None:
             _refer(committee, orgs[org_name], title, stage)
             created += 1
-    created += _ensure_laureate_teams()
-    created += _ensure_sandbox()
-    created += _ensure_open_call()
+            referred += 1
+    say(f"committee and referrals: committee {'created' if made else 'already there'}, referrals {_counted(referred, len(REFERRALS))}")
+    made = _ensure_laureate_teams()
+    created += made
+    say(f"sandbox teams: {_counted(made, len(LAUREATE_TEAMS))}")
+    made = _ensure_sandbox()
+    created += made
+    if made:
+        laureates = sum(1 for *_rest, outcome, _scores in APPLICATIONS_2023 if outcome == "laureate")
+        say(f"sandbox edition 2023: replayed ({len(APPLICATIONS_2023)} applications, {laureates} laureates and their roadmaps)")
+    elif db.session.scalar(sa.select(Programme.id).where(Programme.edition == 2023)) is not None:
+        say("sandbox edition 2023: already there")
+    else:
+        say("sandbox edition 2023: not replayed (the signing key's service starts after 2023-06-01)")
+    made = _ensure_open_call()
+    created += made
+    say(f"sandbox edition {EDITION_2026['edition']}: call {'opened' if made else 'already there'}")
+    signed = commitments = 0
     for org_name, slug, months_ago, pillars, reason in SIGNATURES:
         org = orgs[org_name]
         exists = db.session.scalar(sa.select(Signature.id).where(Signature.organisation_id == org.id, Signature.charter == slug))
         if exists is None:
-            _sign(org, slug, months_ago, pillars, reason)
+            commitments += _sign(org, slug, months_ago, pillars, reason)
             created += 1
+            signed += 1
+    say(f"signatures and commitments: signatures {_counted(signed, len(SIGNATURES))}, {commitments} commitment(s) made")
     db.session.commit()
     return created

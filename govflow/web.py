@@ -20,6 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import bounds
 from .access import enforce_declared_access
+from .accounts.models import User
 from .extensions import db, login_manager
 from .i18n import tr
 
@@ -64,14 +65,6 @@ SESSION_TOKEN = "session_token"  # noqa: S105 - the name of a session key, not a
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
-def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
-    """Whether the database refused a duplicate (a unique key), as opposed to a broken check or foreign key."""
-    original = getattr(error, "orig", None)
-    if getattr(original, "sqlstate", None) == "23505":  # PostgreSQL's unique_violation
-        return True
-    return "UNIQUE constraint failed" in str(original)
-
-
 def configure_database(app: Flask) -> None:
     """Turn on foreign keys and WAL for SQLite connections."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -105,7 +98,6 @@ def error_page(status: int, message: str | None = None):
 
 def install(app: Flask) -> None:
     """Register hooks, handlers and template helpers on ``app``."""
-    from .accounts.models import User
 
     @login_manager.user_loader
     def _load_user(user_id: str):
@@ -169,13 +161,6 @@ def install(app: Flask) -> None:
     def _stale(_error):
         db.session.rollback()
         return error_page(409, _("Someone else changed this item at the same time. Nothing was overwritten: reload the page and check its new state."))
-
-    @app.errorhandler(sa.exc.IntegrityError)
-    def _integrity(error):
-        db.session.rollback()
-        if is_unique_violation(error):
-            return error_page(409, _("Someone made the same change at the same time. Nothing was overwritten: reload the page to see it."))
-        return _unexpected(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error):

@@ -209,7 +209,7 @@ def make_user(app):
 def org_factory(app):
     """Factory: a committed organisation with the given (user ref, role) members; returns its id and name."""
     from govflow.accounts.models import User
-    from govflow.charters.services import add_member, create_organisation
+    from govflow.organisations.services import add_member, create_organisation
 
     counter = {"n": 0}
 
@@ -242,10 +242,11 @@ def commitment_factory(app):
     """
     from govflow.accounts.models import User
     from govflow.charters.catalog import get_catalog
-    from govflow.charters.models import Commitment, Membership, Organisation
+    from govflow.charters.models import Commitment
     from govflow.charters.services import create_commitment, live_signature, sign_charter
     from govflow.instances.models import WorkflowInstance
     from govflow.instances.services import fire_transition
+    from govflow.organisations.models import Membership, Organisation
 
     def factory(actor, org, steps=(), statement="Publish a plain-language note for every AI product we ship.", pillar="faire"):
         with app.app_context():

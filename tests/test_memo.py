@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from govflow.charters.models import Membership, Organisation
-from govflow.charters.services import is_member, memberships_of
 from govflow.extensions import db
 from govflow.memo import remember
+from govflow.organisations.models import Membership, Organisation
+from govflow.organisations.services import is_member, memberships_of
 
 
 def _counter():

@@ -10,7 +10,9 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..engine import Refused
 from ..extensions import db
+from ..uniques import expect_duplicate
 from .models import ROLE_VALUES, User, UserRole
 from .passwords import password_problem
 
@@ -20,7 +22,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DUMMY_HASHES: dict[str, str] = {}
 
 
-class AccountError(ValueError):
+class AccountError(Refused):
     """A user could not be created; the message says why."""
 
 
@@ -62,8 +64,8 @@ def create_user(email: str, name: str, password: str, roles: list[str] | tuple[s
         raise AccountError(f"a user with e-mail '{email}' already exists")
     user = User(email=email, name=name.strip(), password_hash=hash_password(password), locale=locale)
     user.role_rows = [UserRole(role=r) for r in dict.fromkeys(roles)]
-    db.session.add(user)
-    db.session.flush()
+    with expect_duplicate(User.__table__, {"email"}, _("An account with this e-mail address already exists.")):
+        db.session.add(user)
     return user
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField, URLField
+from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, Optional
+from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
+from .. import bounds
 from ..formfields import DateInRange
 
 KIND_CHOICES = [
@@ -101,7 +103,8 @@ class EvidenceForm(FlaskForm):
 class AssessmentForm(FlaskForm):
     """Yearly self-assessment: fields per theme are added per charter."""
 
-    year = HiddenField()
+    # Checked by the form: a tampered or empty year is a 422 naming the field, never a ValueError in the view.
+    year = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=bounds.DATE_MIN.year, max=bounds.DATE_MAX.year)])
 
 
 def assessment_form(charter, **kwargs) -> AssessmentForm:

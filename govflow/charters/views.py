@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,10 +10,13 @@ from .. import bounds
 from ..access import public, roles_required, signed_in
 from ..accounts.models import User
 from ..actions import act, refusal, run_form
-from ..engine import EngineError, NotPermitted, utcnow
+from ..engine import Refused, utcnow
 from ..extensions import db
 from ..i18n import tr
 from ..instances.services import can_view_instance
+from ..organisations import services as organisations
+from ..organisations.models import Organisation
+from ..organisations.uploads import inspect_upload, read_limited
 from ..web import int_arg
 from . import services
 from .catalog import get_catalog
@@ -31,19 +32,17 @@ from .forms import (
     assessment_form,
     sign_form,
 )
-from .models import Commitment, Evidence, Organisation, Signature
-from .uploads import UploadRefused, inspect_upload, read_limited
+from .models import Commitment, Evidence, Signature
 
 bp = Blueprint("charters", __name__)
 
 
-REFUSALS = (services.CharterError, NotPermitted, EngineError, ValueError)
-_run_form = partial(run_form, refusals=REFUSALS)
+_run_form = run_form
 
 
 def can_view_organisation(user, organisation: Organisation) -> bool:
     """Members, administrators, committee members and programme managers see an organisation's page."""
-    return services.is_member(user, organisation.id) or user.has_role("admin", "committee_member", "programme_manager")
+    return organisations.is_member(user, organisation.id) or user.has_role("admin", "committee_member", "programme_manager")
 
 
 def _organisation(organisation_id: int) -> Organisation:
@@ -77,7 +76,7 @@ def charter(slug: str, version: int | None):
         abort(404)
     officer_orgs = []
     if current_user.is_authenticated:
-        officer_orgs = [o for o in services.user_organisations(current_user) if services.is_officer(current_user, o.id)]
+        officer_orgs = [o for o in organisations.user_organisations(current_user) if organisations.is_officer(current_user, o.id)]
     return render_template("charters/charter.html", c=c, versions=catalog.versions(slug), officer_orgs=officer_orgs)
 
 
@@ -91,7 +90,7 @@ def sign(slug: str, version: int):
     c = get_catalog().get(slug, version)
     if c is None:
         abort(404)
-    orgs = [o for o in services.user_organisations(current_user) if services.is_officer(current_user, o.id)]
+    orgs = [o for o in organisations.user_organisations(current_user) if organisations.is_officer(current_user, o.id)]
     if not orgs:
         abort(403, _("Only an officer of an organisation can sign a charter on its behalf."))
     form = sign_form(c)
@@ -124,7 +123,11 @@ def _choices(orgs):
 @signed_in
 def my_organisations():
     """The organisations the signed-in user belongs to."""
-    return render_template("charters/organisations.html", organisations=services.user_organisations(current_user))
+    return render_template(
+        "charters/organisations.html",
+        organisations=organisations.user_organisations(current_user),
+        can_create_organisation=current_user.has_role("signatory", "admin"),
+    )
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
@@ -134,7 +137,7 @@ def new_organisation():
     form = OrganisationForm()
     response, status = _run_form(
         form,
-        lambda: services.create_organisation(
+        lambda: organisations.create_organisation(
             form.name.data, form.kind.data, form.country.data, form.identifier.data, form.website.data, founder=db.session.get(User, current_user.id)
         ),
         _("Organisation created. You are its officer."),
@@ -153,12 +156,12 @@ def edit_organisation(organisation_id: int):
     :raise 403: not an officer or administrator. :raise 404: unknown organisation.
     """
     org = _organisation(organisation_id)
-    if not services.can_manage_organisation(current_user, org):
+    if not organisations.can_manage_organisation(current_user, org):
         abort(403)
     form = OrganisationForm(obj=org)
     response, status = _run_form(
         form,
-        lambda: services.update_organisation(
+        lambda: organisations.update_organisation(
             current_user, org, name=form.name.data, kind=form.kind.data, country=form.country.data, identifier=form.identifier.data, website=form.website.data
         ),
         _("Saved."),
@@ -201,17 +204,17 @@ def organisation(organisation_id: int):
     return render_template(
         "charters/organisation.html",
         org=org,
-        member=services.is_member(current_user, org.id),
-        manager=services.can_manage_organisation(current_user, org),
-        officer=services.is_officer(current_user, org.id),
-        members=services.members(org),
+        member=organisations.is_member(current_user, org.id),
+        manager=organisations.can_manage_organisation(current_user, org),
+        officer=organisations.is_officer(current_user, org.id),
+        members=organisations.members(org),
         signatures=signatures,
         commitments=commitments,
         catalog=catalog,
         charts=charts,
         newer=newer,
         add_form=MemberAddForm(),
-        invitations=services.organisation_invitations(org) if services.can_manage_organisation(current_user, org) else [],
+        invitations=organisations.organisation_invitations(org) if organisations.can_manage_organisation(current_user, org) else [],
         change_form=MemberChangeForm(),
     )
 
@@ -225,7 +228,7 @@ def add_member(organisation_id: int):
     :raise 403: not an officer or administrator.
     """
     org = _organisation(organisation_id)
-    if not services.can_manage_organisation(current_user, org):
+    if not organisations.can_manage_organisation(current_user, org):
         abort(403)
     form = MemberAddForm()
     target = url_for("charters.organisation", organisation_id=org.id)
@@ -234,10 +237,9 @@ def add_member(organisation_id: int):
         return redirect(target), 303
     email = form.email.data.strip().lower()
     return act(
-        lambda: services.invite_member(current_user, org, email, form.role.data),
+        lambda: organisations.invite_member(current_user, org, email, form.role.data),
         _("An invitation to %(email)s was recorded. The person becomes a member once they accept it, signed in with this address.", email=email),
         target,
-        (services.CharterError, NotPermitted),
     )
 
 
@@ -253,10 +255,9 @@ def answer_invitation(invitation_id: int):
         abort(422, _("Accept or decline the invitation."))
     accept = form.answer.data == "accept"
     return act(
-        lambda: services.answer_invitation(current_user, invitation_id, accept),
+        lambda: organisations.answer_invitation(current_user, invitation_id, accept),
         _("Welcome to the organisation.") if accept else _("The invitation was declined."),
         url_for("main.dashboard"),
-        (services.CharterConflict, services.NotFound),
     )
 
 
@@ -269,12 +270,12 @@ def change_member(organisation_id: int, user_id: int):
     """
     org = _organisation(organisation_id)
     form = MemberChangeForm()
-    if not services.can_manage_organisation(current_user, org):
+    if not organisations.can_manage_organisation(current_user, org):
         abort(403)
     if form.validate_on_submit():
         try:
-            services.change_member_role(current_user, org, user_id, None if form.role.data == "remove" else form.role.data)
-        except (services.CharterError, NotPermitted) as exc:
+            organisations.change_member_role(current_user, org, user_id, None if form.role.data == "remove" else form.role.data)
+        except Refused as exc:
             db.session.rollback()
             flash(refusal(exc)[0], "error")
         else:
@@ -288,7 +289,7 @@ def _signature(signature_id: int) -> Signature:
     signature = db.session.get(Signature, signature_id)
     if signature is None:
         abort(404)
-    if not services.is_member(current_user, signature.organisation_id) and not current_user.has_role("admin"):
+    if not organisations.is_member(current_user, signature.organisation_id) and not current_user.has_role("admin"):
         abort(403)
     return signature
 
@@ -301,7 +302,7 @@ def withdraw(signature_id: int):
     :raise 403: not an officer of the organisation.
     """
     signature = _signature(signature_id)
-    if not services.is_officer(current_user, signature.organisation_id):
+    if not organisations.is_officer(current_user, signature.organisation_id):
         abort(403, _("Only an officer of the organisation can withdraw it from a charter."))
     if signature.withdrawn_at is not None:
         abort(409, _("This signature was already withdrawn."))
@@ -326,12 +327,12 @@ def move(signature_id: int):
     :raise 403: not an officer. :raise 409/422: nothing to move to.
     """
     signature = _signature(signature_id)
-    if not services.is_officer(current_user, signature.organisation_id):
+    if not organisations.is_officer(current_user, signature.organisation_id):
         abort(403, _("Only an officer of the organisation can move it to a new version of the charter."))
     latest = get_catalog().get(signature.charter)
     try:
         services.move_signature(current_user, signature, latest)
-    except (services.CharterError, EngineError) as exc:
+    except Refused as exc:
         db.session.rollback()
         message, status = refusal(exc)
         return render_template("errors/error.html", status=status, message=message), status
@@ -348,7 +349,7 @@ def new_commitment(signature_id: int):
     :raise 403: not a member of the organisation.
     """
     signature = _signature(signature_id)
-    if not services.is_member(current_user, signature.organisation_id):
+    if not organisations.is_member(current_user, signature.organisation_id):
         abort(403)
     charter = get_catalog().get(signature.charter, signature.charter_version)
     form = _commitment_form(charter, signature.organisation)
@@ -372,7 +373,7 @@ def _commitment_form(charter, organisation, **kwargs) -> CommitmentForm:
     form = CommitmentForm(**kwargs)
     form.pillar.choices = [SelectChoice(p.key, f"{p.code or ''} {tr(p.title)}".strip()) for p in charter.pillars]
     form.themes.choices = [SelectChoice(t.key, tr(t.title)) for t in charter.themes]
-    form.owner_id.choices = [SelectChoice("", "—")] + [SelectChoice(m.user_id, m.user.name) for m in services.members(organisation)]
+    form.owner_id.choices = [SelectChoice("", "—")] + [SelectChoice(m.user_id, m.user.name) for m in organisations.members(organisation)]
     return form
 
 
@@ -386,7 +387,7 @@ def edit_commitment(commitment_id: int):
     commitment = db.session.get(Commitment, commitment_id)
     if commitment is None:
         abort(404)
-    if not services.is_member(current_user, commitment.organisation_id):
+    if not organisations.is_member(current_user, commitment.organisation_id):
         abort(403)
     if commitment.instance.status != "draft":
         abort(409, _("Only a draft commitment can be edited: once declared, it stays as declared."))
@@ -414,7 +415,7 @@ def add_evidence(commitment_id: int):
     commitment = db.session.get(Commitment, commitment_id)
     if commitment is None:
         abort(404)
-    if not services.is_member(current_user, commitment.organisation_id):
+    if not organisations.is_member(current_user, commitment.organisation_id):
         abort(403)
     form = EvidenceForm()
     target = url_for("instances.show", instance_id=commitment.instance_id)
@@ -431,7 +432,7 @@ def add_evidence(commitment_id: int):
             services.attach_evidence_url(current_user, commitment, form.url.data, form.description.data)
         else:
             raise services.CharterError(_("Choose a file or give a web address."))
-    except (UploadRefused, services.CharterError, NotPermitted) as exc:
+    except Refused as exc:
         db.session.rollback()
         message, status = refusal(exc)
         flash(_("Evidence refused: %(why)s", why=message), "error")
@@ -453,7 +454,7 @@ def evidence_file(evidence_id: int):
         abort(404)
     if not can_view_instance(current_user, evidence.commitment.instance):
         abort(403)
-    path = services.evidence_root() / evidence.storage_name
+    path = organisations.evidence_root() / evidence.storage_name
     return send_file(path, mimetype=evidence.mime, as_attachment=True, download_name=evidence.original_name or path.name)
 
 
@@ -465,20 +466,20 @@ def assessment(signature_id: int):
     :raise 403: not a member. :raise 409: the charter has no themes.
     """
     signature = _signature(signature_id)
-    if not services.is_member(current_user, signature.organisation_id):
+    if not organisations.is_member(current_user, signature.organisation_id):
         abort(403)
     charter = get_catalog().get(signature.charter, signature.charter_version)
     if not charter.themes:
         abort(409, _("This charter has no self-assessment themes."))
     year = int_arg("year", utcnow().year, bounds.DATE_MIN.year, bounds.DATE_MAX.year)
-    form = assessment_form(charter, year=str(year))
+    form = assessment_form(charter, year=year)
 
     def submit():
         answers = {}
         for t in charter.themes:
             level = getattr(form, f"level_{t.key}").data
             answers[t.key] = (int(level) if level not in (None, "") else None, getattr(form, f"nc_{t.key}").data, getattr(form, f"why_{t.key}").data)
-        return services.submit_self_assessment(current_user, signature, int(form.year.data), answers)
+        return services.submit_self_assessment(current_user, signature, form.year.data, answers)
 
     response, status = _run_form(
         form, submit, _("Self-assessment recorded."), lambda _a: url_for("charters.organisation", organisation_id=signature.organisation_id)
@@ -486,9 +487,3 @@ def assessment(signature_id: int):
     if response:
         return response
     return render_template("charters/assessment.html", s=signature, c=charter, form=form, year=year), status
-
-
-@bp.app_context_processor
-def _charter_helpers():
-    """Templates ask whether the signed-in user belongs to an organisation (to offer member-only forms)."""
-    return {"is_org_member": lambda organisation_id: services.is_member(current_user, organisation_id)}

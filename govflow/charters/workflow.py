@@ -11,8 +11,10 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..instances.models import InstanceHistory
 from ..instances.registry import Act, Plugin, Subject, cached
-from . import services
-from .models import Commitment, Evidence, MemberRole, Signature
+from ..organisations import services as organisations
+from ..organisations.models import MemberRole
+from . import policies, services
+from .models import Commitment, Evidence, Signature
 
 plugin = Plugin("charters")
 
@@ -32,21 +34,21 @@ def signature_of(instance: Any) -> Signature | None:
 
 
 # -- relations ---------------------------------------------------------------------------------------------------
-@plugin.relation("org_member", lambda user: sa.select(Commitment.instance_id).where(Commitment.organisation_id.in_(services.organisation_ids(user))))
+@plugin.relation("org_member", lambda user: sa.select(Commitment.instance_id).where(Commitment.organisation_id.in_(organisations.organisation_ids(user))))
 def org_member(user: Any, instance: Any) -> bool:
     """A member of the organisation that made the commitment."""
     commitment = commitment_of(instance)
-    return commitment is not None and services.is_member(user, commitment.organisation_id)
+    return commitment is not None and organisations.is_member(user, commitment.organisation_id)
 
 
 @plugin.relation(
     "org_officer",
-    lambda user: sa.select(Signature.instance_id).where(Signature.organisation_id.in_(services.organisation_ids(user, MemberRole.OFFICER.value))),
+    lambda user: sa.select(Signature.instance_id).where(Signature.organisation_id.in_(organisations.organisation_ids(user, MemberRole.OFFICER.value))),
 )
 def org_officer(user: Any, instance: Any) -> bool:
     """An officer of the organisation that signed."""
     signature = signature_of(instance)
-    return signature is not None and services.is_officer(user, signature.organisation_id)
+    return signature is not None and organisations.is_officer(user, signature.organisation_id)
 
 
 # -- guards ------------------------------------------------------------------------------------------------------
@@ -63,7 +65,7 @@ def has_statement(context: Any) -> Any:
 def independent_of_organisation(context: Any) -> Any:
     """Whoever checks a commitment does not belong to the organisation that made it."""
     commitment = commitment_of(context.instance)
-    if commitment is not None and services.is_member(context.actor, commitment.organisation_id):
+    if commitment is not None and organisations.is_member(context.actor, commitment.organisation_id):
         return _l("You belong to this organisation: its commitments must be checked by someone independent of it.")
     return None
 
@@ -148,6 +150,11 @@ def load_commitment(instance: Any) -> dict:
     return {"commitment": commitment, "evidence": services.commitment_evidence(commitment.id) if commitment else []}
 
 
+def commitment_panel(actor: Any, instance: Any) -> dict:
+    """What the commitment's panel offers ``actor``: ``can.edit_commitment``, ``can.attach_evidence``."""
+    return {"can": policies.commitment_permissions(actor, commitment_of(instance))}
+
+
 def load_signature(instance: Any) -> dict:
     signature = signature_of(instance)
     return {"signature": signature, "commitments": services.signature_commitments(signature) if signature else []}
@@ -156,10 +163,10 @@ def load_signature(instance: Any) -> dict:
 def signature_member(user: Any, instance: Any) -> bool:
     """A member of the organisation that signed."""
     signature = signature_of(instance)
-    return signature is not None and services.is_member(user, signature.organisation_id)
+    return signature is not None and organisations.is_member(user, signature.organisation_id)
 
 
-plugin.inbox_section("charters/_invitations.html", lambda user: {"invitations": services.pending_invitations(user)})
+plugin.inbox_section("charters/_invitations.html", lambda user: {"invitations": organisations.pending_invitations(user)})
 # Public once declared (commitments) or signed (signatures): the register shows who committed to what, and who withdrew.
 plugin.subject(
     Subject(
@@ -172,6 +179,7 @@ plugin.subject(
         # A draft is the organisation's own until declared: reviewers and administrators see it once declared.
         private_when=lambda instance: instance.status == "draft",
         model=Commitment,
+        panel=commitment_panel,
     )
 )
 plugin.subject(

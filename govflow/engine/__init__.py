@@ -12,6 +12,7 @@ from .errors import (
     MissingInput,
     NotPermitted,
     Problem,
+    Refused,
     StaleInstance,
 )
 from .runtime import SYSTEM, Engine, GuardContext, Registry, TransitionEvent, replay, utcnow
@@ -30,6 +31,7 @@ __all__ = [
     "MissingInput",
     "NotPermitted",
     "Problem",
+    "Refused",
     "Registry",
     "StaleInstance",
     "StateDef",

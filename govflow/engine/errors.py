@@ -5,14 +5,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-class EngineError(Exception):
+class Refused(Exception):
+    """The one refusal type: an action a person asked for is refused, with an HTTP ``status`` and a ``sentence`` a person
+    understands; nothing was changed. Every service raises it (or a subclass), the web layer answers every one the same
+    way (``govflow.actions.refusal``), and nothing else is turned into a polite refusal: a ValueError, a CHECK violation
+    or any other exception is a programming error and surfaces as one.
+
+    ``technical`` marks a sentence written for operators (the engine's own English explanations, such as "'submit' is
+    not possible from state 'draft'"): the web layer shows the class's translated sentence instead and keeps the
+    technical one for the log and the command line.
+    """
+
+    status = 422
+
+    def __init__(self, sentence: str, status: int | None = None, *, technical: bool = False):
+        super().__init__(sentence)
+        self.sentence = sentence
+        self.technical = technical
+        if status is not None:
+            self.status = status
+
+    @property
+    def message(self) -> str:
+        """The sentence (the name the engine's callers used before there was one refusal type)."""
+        return self.sentence
+
+
+class EngineError(Refused):
     """Base class of every error the engine raises on purpose."""
 
     status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class NotPermitted(EngineError):
@@ -27,7 +49,7 @@ class GuardFailed(EngineError):
     status = 422
 
     def __init__(self, guard: str, reason: str):
-        super().__init__(reason)
+        super().__init__(str(reason))
         self.guard = guard
         self.reason = reason
 
@@ -38,7 +60,7 @@ class MissingInput(EngineError):
     status = 422
 
     def __init__(self, field: str, message: str):
-        super().__init__(message)
+        super().__init__(message, technical=True)
         self.field = field
 
 

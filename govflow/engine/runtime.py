@@ -194,14 +194,14 @@ class Engine:
         event = compiled.machine.events.get(trigger)
         state = getattr(instance, STATE_ATTRIBUTE)
         if event is None or compiled.definition.transition(state, trigger) is None:
-            raise InvalidTransition(f"'{trigger}' is not possible from state '{state}'")
+            raise InvalidTransition(f"'{trigger}' is not possible from state '{state}'", technical=True)
         out: list[TransitionEvent] = []
         try:
             event.trigger(instance, actor=actor, inputs=dict(inputs or {}), now=now or utcnow(), kind=kind, definition=compiled.definition, out=out)
         except MachineError as exc:
-            raise InvalidTransition(str(exc)) from exc
+            raise InvalidTransition(str(exc), technical=True) from exc
         if not out:  # pragma: no cover - our condition raises rather than returning False
-            raise InvalidTransition(f"'{trigger}' did not move the instance")
+            raise InvalidTransition(f"'{trigger}' did not move the instance", technical=True)
         return out[0]
 
     def check(self, instance: Instance, trigger: str, actor: Any, inputs: dict[str, str] | None = None, check_inputs: bool = False) -> TransitionDef:
@@ -210,7 +210,7 @@ class Engine:
         state = getattr(instance, STATE_ATTRIBUTE)
         transition = definition.transition(state, trigger)
         if transition is None:
-            raise InvalidTransition(f"'{trigger}' is not possible from state '{state}'")
+            raise InvalidTransition(f"'{trigger}' is not possible from state '{state}'", technical=True)
         self._authorise(instance, actor, transition)
         clean = self._clean_inputs(transition, inputs or {}) if check_inputs else dict(inputs or {})
         self._run_guards(instance, actor, transition, definition, clean)
@@ -284,7 +284,7 @@ class Engine:
                 return
         elif any(r != SYSTEM_ROLE and self.registry.has_role(actor, r, instance) for r in transition.roles):
             return
-        raise NotPermitted(f"you are not allowed to '{transition.trigger}' here")
+        raise NotPermitted(f"you are not allowed to '{transition.trigger}' here", technical=True)
 
     def _clean_inputs(self, transition: TransitionDef, inputs: dict[str, str]) -> dict[str, str]:
         clean: dict[str, str] = {}
@@ -333,6 +333,6 @@ def replay(definition: Definition, triggers: Iterable[str | None]) -> str:
             continue
         t = definition.transition(state, trigger)
         if t is None:
-            raise InvalidTransition(f"history replays '{trigger}' from '{state}', which the definition does not allow")
+            raise InvalidTransition(f"history replays '{trigger}' from '{state}', which the definition does not allow", technical=True)
         state = t.dest
     return state

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, TextAreaField, URLField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import IntegerField, TextAreaField, URLField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from ..engine import TransitionDef
 from .registry import INPUT_LABELS
@@ -13,7 +14,8 @@ from .registry import INPUT_LABELS
 class TransitionFireForm(FlaskForm):
     """Base form; ``transition_form`` adds the fields a transition requires."""
 
-    expected_version = HiddenField(validators=[InputRequired()])
+    # A whole number, checked by the form: a tampered value is a 422 with the field named, never a ValueError later.
+    expected_version = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0)])
 
 
 def transition_form(transition: TransitionDef, inputs_spec: dict, **kwargs) -> TransitionFireForm:

@@ -48,6 +48,10 @@ class Subject:
     # The subject's model (with an ``instance_id`` column): a page of instances loads their subjects in one query each
     # kind (``preload_subjects``), remembered as ``cached(instance, kind)`` would.
     model: Any = None
+    # What the subject's panel shows one person: ``panel(actor, instance) -> dict``, added to ``load``'s, with ``can``
+    # (the named booleans the template asks: ``can.edit_dossier``...) and the rows they open, computed once from the
+    # subject and the actor's standing (remembered). Templates compare no state and call no service.
+    panel: Callable[[Any, Any], dict] | None = None
 
 
 @dataclass(frozen=True)

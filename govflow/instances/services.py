@@ -178,7 +178,7 @@ def fire_transition(
     A concurrent writer that flushed first makes this flush fail: StaleInstance too.
     """
     if expected_version is not None and instance.version != expected_version:
-        raise StaleInstance("this item changed since you opened it; reload the page and check its new state")
+        raise StaleInstance("this item changed since you opened it; reload the page and check its new state", technical=True)
     event = get_engine().fire(instance, trigger, actor, inputs=inputs, now=now, kind=kind)
     instance.updated_at = event.at
     try:
@@ -188,7 +188,7 @@ def fire_transition(
         if flush:  # batch callers (tick) flush once per batch
             db.session.flush()
     except StaleDataError:
-        raise StaleInstance("someone else changed this item at the same time; reload the page") from None
+        raise StaleInstance("someone else changed this item at the same time; reload the page", technical=True) from None
     _follow_automatic(instance, now=event.at, flush=flush)
     return event
 

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import public, signed_in
-from ..engine import EngineError, GuardFailed, InvalidTransition, MissingInput, NotPermitted, StaleInstance
+from ..actions import refusal
+from ..engine import EngineError, Refused
 from ..engine.diagrams import mermaid
 from ..extensions import db
 from ..i18n import tr
@@ -76,6 +77,9 @@ def render_instance(instance: WorkflowInstance, status: int = 200, error: str | 
         else:
             forms.append((t, transition_form(t, registry.inputs, expected_version=instance.version)))
     subject = registry.subjects.get(instance.subject_kind)
+    shown = subject.load(instance) if subject else {}
+    if subject is not None and subject.panel is not None:
+        shown = {**shown, **subject.panel(current_user, instance)}
     return render_template(
         "instances/show.html",
         instance=instance,
@@ -83,7 +87,8 @@ def render_instance(instance: WorkflowInstance, status: int = 200, error: str | 
         history=instance_history(instance),
         forms=forms,
         subject_template=subject.template if subject else None,
-        subject=subject.load(instance) if subject else {},
+        subject=shown,
+        can=shown.get("can"),
         error=error,
         diagram_source=mermaid(d, instance.status),
         panels=[(template, load(instance)) for template, load in registry.panels],
@@ -127,28 +132,11 @@ def fire(instance_id: int, trigger: str):
     inputs = {name: getattr(form, name).data or "" for name in form.input_names}
     try:
         fire_transition(current_user, instance, trigger, inputs, expected_version=int(form.expected_version.data))
-    except EngineError as exc:
+    except Refused as exc:
         db.session.rollback()
         instance = db.session.get(WorkflowInstance, instance_id)
-        return render_instance(instance, exc.status, _message(exc))
-    except ValueError:
-        db.session.rollback()
-        abort(400)
+        message, status = refusal(exc)
+        return render_instance(instance, status, message)
     db.session.commit()
     flash(_("Done: %(step)s.", step=tr(transition.title)), "success")
     return redirect(url_for("instances.show", instance_id=instance_id))  # the id, not instance.id: no reload after commit
-
-
-def _message(exc: EngineError) -> str:
-    """A sentence for the user in their language for each kind of engine error."""
-    if isinstance(exc, NotPermitted):
-        return _("You are not allowed to take this step.")
-    if isinstance(exc, GuardFailed):
-        return _("This step is refused: %(reason)s", reason=exc.reason)
-    if isinstance(exc, MissingInput):
-        return _("A required field is missing or invalid: %(field)s.", field=exc.field)
-    if isinstance(exc, StaleInstance):
-        return _("Someone else changed this item since you opened it. Nothing was overwritten: check its new state and try again.")
-    if isinstance(exc, InvalidTransition):
-        return _("This step is not possible from the current state.")
-    return _("This step could not be taken.")

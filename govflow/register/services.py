@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from ..attestations.models import Attestation
-from ..charters.models import Commitment, Organisation, Signature
+from ..charters.models import Commitment, Signature
 from ..extensions import db
 from ..instances.models import WorkflowInstance
+from ..organisations.models import Organisation
 
 # Stable column names of the CSV and JSON downloads (documented in docs/register.md; add, never rename).
 COLUMNS = [

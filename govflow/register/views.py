@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from ..access import public
 from ..actions import csv_download
 from ..charters.catalog import get_catalog
-from ..charters.models import OrganisationKind
 from ..engine import utcnow
 from ..instances.services import Page, get_engine
+from ..organisations.models import OrganisationKind
 from ..sandbox.services import published_syntheses
 from ..web import page_arg
 from .services import COLUMNS, RegisterFilters, rows, search

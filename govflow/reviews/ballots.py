@@ -20,8 +20,10 @@ from ..attestations import log
 from ..attestations.keys import log_origin
 from ..attestations.models import LogEntry
 from ..extensions import db
+from ..interests.models import InterestDeclaration
+from ..interests.services import declaration_content
 from . import services
-from .models import Decision, InterestDeclaration, Recusal, Vote, VoteRound
+from .models import Decision, Recusal, Vote, VoteRound
 
 
 def _b64(data: bytes) -> str:
@@ -57,7 +59,7 @@ def recusal_rows() -> Iterator[tuple[str, bytes]]:
 def declaration_rows() -> Iterator[tuple[str, bytes]]:
     """Every version of every declaration of interests with its content."""
     for declaration in db.session.scalars(sa.select(InterestDeclaration).order_by(InterestDeclaration.id)):
-        yield str(declaration.id), services.declaration_content(declaration)
+        yield str(declaration.id), declaration_content(declaration)
 
 
 def tally_leaf(vote_round: VoteRound) -> bytes | None:

@@ -1,5 +1,5 @@
-"""Ethics committees, their members and declarations of interests, referrals with dossier versions, recusals,
-sealed vote rounds, votes, decisions, conditions and dissenting opinions."""
+"""Ethics committees and their members, referrals with dossier versions, recusals, sealed vote rounds, votes, decisions,
+conditions and dissenting opinions (declarations of interests are ``interests.models``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..charters.models import Organisation, StoredFile
 from ..engine import utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
+from ..organisations.models import Organisation, StoredFile
 
 VOTE_CHOICES = ("favourable", "favourable_with_conditions", "changes_requested", "unfavourable", "abstain")
 DECISIONS = ("favourable", "favourable_with_conditions", "changes_requested", "unfavourable")
@@ -57,21 +57,6 @@ class CommitteeMember(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
     __table_args__ = (sa.CheckConstraint(sa.column("role").in_(["chair", "member", "secretary"]), name="role_known"),)
-
-
-class InterestDeclaration(db.Model):
-    """One dated version of a person's declaration of interests (a new version never overwrites an old one)."""
-
-    __tablename__ = "interest_declarations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    version: Mapped[int] = mapped_column()
-    interests: Mapped[list] = mapped_column(sa.JSON)  # [{"organisation": name, "relation": works_for|advises|funds|funded_by}]
-    personal_links: Mapped[str | None] = mapped_column(sa.Text)
-    declared_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    __table_args__ = (sa.UniqueConstraint("user_id", "version", name="uq_interest_declarations_version"),)
 
 
 class Referral(db.Model):

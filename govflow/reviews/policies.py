@@ -16,9 +16,11 @@ moves (the recusal is recorded there), never the dossier.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from ..charters.services import is_member
+from ..instances.services import get_engine
+from ..organisations.services import is_member
 from . import services
 from .models import Referral
 
@@ -57,4 +59,48 @@ def can_read_dossier(user: Any, referral: Referral) -> bool:
 
 def can_lead(user: Any, referral: Referral) -> bool:
     """Whether ``user`` leads the referral's examination: its committee's secretary or chair, not recused."""
-    return _signed_in(user) and services.committee_role(user, referral.committee_id) in ("secretary", "chair") and not services.is_recused(user, referral)
+    return _signed_in(user) and services.committee_role(user, referral.committee_id) in services.LEAD_ROLES and not services.is_recused(user, referral)
+
+
+# -- what the referral's panel offers --------------------------------------------------------------------------------
+# The panel offers to assign rapporteurs while the committee examines the referral.
+RAPPORTEUR_STATES = ("under_examination", "rapporteurs_assigned")
+
+
+@dataclass(frozen=True)
+class CanReferral:
+    """What the referral's panel offers one person: named answers the template reads (it compares no state)."""
+
+    read_dossier: bool = False  # its text, its files, what changed (``can_read_dossier``)
+    edit_dossier: bool = False  # change it and add files: whoever sees the page without a committee role, in draft or
+    # when changes were requested (the services then admit the holder's members only)
+    see_recusals: bool = False  # the committee's members, and anyone once a member is recused
+    examine: bool = False  # the committee's members in term, not recused: the rapporteurs
+    see_votes: bool = False  # the same members: the ballots of closed rounds
+    assign_rapporteur: bool = False  # its secretary or chair, not recused, while the committee examines it
+    recuse_self: bool = False  # a member who examines it, until it ends (a final state of its workflow)
+    vote: bool = False  # an eligible member (in term, not recused) while the vote is open
+    follow_conditions: bool = False  # its secretary or chair: the decision's open conditions
+
+
+def referral_permissions(actor: Any, referral: Referral) -> CanReferral:
+    """What ``actor`` may do on the referral's panel now, from the committee's members and the referral's recusals
+    (each read once per transaction)."""
+    if not _signed_in(actor):
+        return CanReferral()
+    role = services.committee_role(actor, referral.committee_id)
+    recused = services.is_recused(actor, referral)
+    status = referral.instance.status
+    examine = role is not None and not recused
+    final = get_engine().definition_of(referral.instance).states[status].final
+    return CanReferral(
+        read_dossier=can_read_dossier(actor, referral),
+        edit_dossier=role is None and status in services.DOSSIER_STATES,
+        see_recusals=role is not None or bool(services.recusals(referral)),
+        examine=examine,
+        see_votes=examine,
+        assign_rapporteur=examine and role in services.LEAD_ROLES and status in RAPPORTEUR_STATES,
+        recuse_self=examine and not final,
+        vote=status == "vote_open" and actor.id in services.eligible_members(referral),
+        follow_conditions=role in services.LEAD_ROLES,
+    )

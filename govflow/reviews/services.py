@@ -1,11 +1,8 @@
-"""Services of independent ethics review: committees, interests and recusal, referrals and dossiers, sealed votes,
-decisions and their conditions. They take the actor, flush, and never commit."""
+"""Services of independent ethics review: committees, recusal on declared interests (``interests.services``), referrals
+and dossiers, sealed votes, decisions and their conditions. They take the actor, flush, and never commit."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -17,10 +14,14 @@ from sqlalchemy.orm import joinedload
 from ..accounts.models import User
 from ..attestations import entries, log
 from ..attestations.models import LogEntry
-from ..engine import SYSTEM, EngineError, NotPermitted, utcnow
+from ..engine import SYSTEM, EngineError, NotPermitted, Refused, utcnow
 from ..extensions import db
+from ..instances.models import WorkflowInstance
 from ..instances.services import fire_transition, lock_instance, start_instance
-from ..memo import remember, remember_by
+from ..interests.services import declared_interest
+from ..memo import remember
+from ..organisations.services import is_member, organisation_ids, store_file
+from ..uniques import expect_duplicate
 from . import dossier, tally
 from .models import (
     VOTE_CHOICES,
@@ -31,7 +32,6 @@ from .models import (
     DissentingOpinion,
     DossierAttachment,
     DossierVersion,
-    InterestDeclaration,
     Rapporteur,
     Recusal,
     Referral,
@@ -40,10 +40,13 @@ from .models import (
 )
 
 REFERRAL_WORKFLOW = "referral"
-RELATIONS = ("works_for", "advises", "funds", "funded_by")
+# The dossier is changed (text and files) in draft, and in a new version when the committee asks for changes.
+DOSSIER_STATES = ("draft", "changes_requested")
+# The committee roles that lead an examination: assign rapporteurs, follow up a decision's conditions.
+LEAD_ROLES = ("secretary", "chair")
 
 
-class ReviewError(ValueError):
+class ReviewError(Refused):
     """Input refused by a review service; the message says why."""
 
     status = 422
@@ -70,8 +73,8 @@ def create_committee(name: str, publish_policy: str = "with_consent", **rules: A
     rules = {**DEFAULT_RULES, **rules}
     tally.Rules(**rules)
     committee = Committee(name=name.strip(), publish_policy=publish_policy, **rules)
-    db.session.add(committee)
-    db.session.flush()
+    with expect_duplicate(Committee.__table__, {"name"}, _("A committee named %(name)s already exists.", name=committee.name)):
+        db.session.add(committee)
     return committee
 
 
@@ -115,100 +118,10 @@ def committee_role(user: Any, committee_id: int) -> str | None:
     return next((m.role for m in members_in_term(committee_id) if m.user_id == user.id), None)
 
 
-# -- declarations of interests and recusal -------------------------------------------------------------------------
-def _norm(name: str) -> str:
-    """A comparable form of an organisation's name (case, accents, punctuation and spacing ignored)."""
-    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", text).strip()
-
-
-def declare_interests(actor: Any, interests: list[dict], personal_links: str | None = None) -> InterestDeclaration:
-    """Record a new dated version of ``actor``'s declaration of interests."""
-    clean = []
-    for item in interests:
-        name, relation = (item.get("organisation") or "").strip(), item.get("relation")
-        if not name:
-            continue
-        if relation not in RELATIONS:
-            raise ReviewError(_("Unknown relation: %(relation)s.", relation=relation))
-        clean.append({"organisation": name, "relation": relation})
-    last = db.session.scalar(sa.select(sa.func.max(InterestDeclaration.version)).where(InterestDeclaration.user_id == actor.id)) or 0
-    declaration = InterestDeclaration(
-        user_id=actor.id, version=last + 1, interests=clean, personal_links=(personal_links or "").strip() or None, declared_at=utcnow()
-    )
-    db.session.add(declaration)
-    db.session.flush()
-    log.add_entry("declaration", declaration_content(declaration), ref=str(declaration.id))
-    return declaration
-
-
-def declaration_content(declaration: InterestDeclaration) -> bytes:
-    """What the log commits to for one version of a declaration of interests."""
-    return entries.declaration_entry(declaration.user_id, declaration.version, declaration.interests, declaration.personal_links, declaration.declared_at)
-
-
-def current_declaration(user_id: int) -> InterestDeclaration | None:
-    """The latest version of a person's declaration of interests."""
-    return current_declarations([user_id])[user_id]
-
-
-def current_declarations(user_ids: Iterable[int]) -> dict[int, InterestDeclaration | None]:
-    """User id -> the latest version of their declaration of interests (None without one): one query per transaction
-    for all the people asked about."""
-
-    def query(ids: list[int]) -> sa.Select:
-        latest = (
-            sa.select(InterestDeclaration.user_id, sa.func.max(InterestDeclaration.version).label("version"))
-            .where(InterestDeclaration.user_id.in_(ids))
-            .group_by(InterestDeclaration.user_id)
-            .subquery()
-        )
-        return sa.select(InterestDeclaration.user_id, InterestDeclaration).join(
-            latest, sa.and_(InterestDeclaration.user_id == latest.c.user_id, InterestDeclaration.version == latest.c.version)
-        )
-
-    return remember_by("declaration", (InterestDeclaration,), user_ids, query, lambda rows: rows[0] if rows else None)
-
-
+# -- recusal -------------------------------------------------------------------------------------------------------
 def latest_dossier(referral: Referral) -> DossierVersion | None:
     """The latest version of the referral's dossier."""
     return db.session.scalar(sa.select(DossierVersion).where(DossierVersion.referral_id == referral.id).order_by(DossierVersion.number.desc()).limit(1))
-
-
-def interest_checker(user_id: int) -> Callable[[list[str]], str | None]:
-    """A function telling why organisations (by name) conflict with ``user_id``'s current declaration of interests,
-    or None; the declaration is read once, so a page can check many applications or referrals.
-
-    The independence rule shared by committee review and sandbox evaluation: any declared link to the organisation
-    concerned or to a partner named in its file is a conflict.
-    """
-    return _checker(current_declaration(user_id))
-
-
-def interest_checkers(user_ids: list[int]) -> dict[int, Callable[[list[str]], str | None]]:
-    """``interest_checker`` for each of ``user_ids``, their current declarations read in one query."""
-    declarations = current_declarations(user_ids)
-    return {user_id: _checker(declarations.get(user_id)) for user_id in user_ids}
-
-
-def _checker(declaration: InterestDeclaration | None) -> Callable[[list[str]], str | None]:
-    interests = [(_norm(item["organisation"]), item["relation"]) for item in (declaration.interests if declaration else [])]
-
-    def check(organisations: list[str]) -> str | None:
-        names: dict[str, str] = {}
-        for name in organisations:
-            names.setdefault(_norm(name), name)
-        for key, relation in interests:
-            if key in names:
-                return _("Declared interest (%(relation)s) in %(org)s.", relation=relation.replace("_", " "), org=names[key])
-        return None
-
-    return check
-
-
-def declared_interest(user_id: int, organisations: list[str]) -> str | None:
-    """Why ``user_id``'s current declaration of interests conflicts with one of ``organisations`` (by name), or None."""
-    return interest_checker(user_id)(organisations)
 
 
 def conflicts(referral: Referral) -> dict[int, str]:
@@ -304,8 +217,6 @@ def create_referral(
     actor: Any, organisation: Any, committee: Committee, title: str, fields: dict, partners: list[str], charters: list[str], publish_consent: bool = False
 ) -> Referral:
     """File a draft referral of a project of ``organisation`` (its members only) with dossier version 1."""
-    from ..charters.services import is_member
-
     if not is_member(actor, organisation.id):
         raise NotPermitted(_("Only members of the organisation can refer its projects."))
     title = (title or "").strip()
@@ -345,15 +256,14 @@ def _add_version(actor, referral, number, fields, partners, charters) -> Dossier
         created_by_id=actor.id,
         created_at=utcnow(),
     )
-    db.session.add(version)
-    db.session.flush()
+    sentence = _("The dossier was changed at the same time by someone else. Nothing was overwritten: reload the page and check it.")
+    with expect_duplicate(DossierVersion.__table__, {"referral_id", "number"}, sentence):
+        db.session.add(version)
     return version
 
 
 def update_dossier(actor: Any, referral: Referral, fields: dict, partners: list[str], charters: list[str]) -> DossierVersion:
     """Edit the draft dossier, or add a new version after the committee asked for changes."""
-    from ..charters.services import is_member
-
     if not is_member(actor, referral.organisation_id):
         raise NotPermitted(_("Only members of the organisation can edit its dossier."))
     status = referral.instance.status
@@ -370,11 +280,9 @@ def update_dossier(actor: Any, referral: Referral, fields: dict, partners: list[
 
 def attach_file(actor: Any, referral: Referral, data: bytes, checked: Any) -> DossierAttachment:
     """Attach a content-checked file to the current dossier version (draft, or after changes were requested)."""
-    from ..charters.services import is_member, store_file
-
     if not is_member(actor, referral.organisation_id):
         raise NotPermitted(_("Only members of the organisation can add files to its dossier."))
-    if referral.instance.status not in ("draft", "changes_requested"):
+    if referral.instance.status not in DOSSIER_STATES:
         raise ReviewError(_("Files can be added in draft or when the committee asked for changes."))
     attachment = DossierAttachment(referral_id=referral.id, version_number=latest_dossier(referral).number, **store_file(actor, data, checked))
     db.session.add(attachment)
@@ -399,7 +307,7 @@ def dossier_versions(referral: Referral) -> list[DossierVersion]:
 
 def assign_rapporteur(actor: Any, referral: Referral, user_id: int) -> Rapporteur:
     """The secretary or chair names an eligible member as rapporteur."""
-    if committee_role(actor, referral.committee_id) not in ("secretary", "chair") or is_recused(actor, referral):
+    if committee_role(actor, referral.committee_id) not in LEAD_ROLES or is_recused(actor, referral):
         raise NotPermitted(_("Only the committee's secretary or chair can assign rapporteurs."))
     if user_id not in eligible_members(referral):
         raise ReviewError(_("A rapporteur must be a member of the committee who is not recused."))
@@ -584,7 +492,7 @@ def latest_decision(referral: Referral) -> Decision | None:
 def resolve_condition(actor: Any, condition: Condition, status: str, evidence: str) -> Condition:
     """The secretary or chair records a condition as met or not met, with the evidence."""
     referral = db.session.get(Referral, condition.decision.referral_id)
-    if committee_role(actor, referral.committee_id) not in ("secretary", "chair"):
+    if committee_role(actor, referral.committee_id) not in LEAD_ROLES:
         raise NotPermitted(_("Only the committee's secretary or chair follows up conditions."))
     if status not in ("met", "not_met") or not (evidence or "").strip():
         raise ReviewError(_("Say whether the condition is met, with the evidence."))
@@ -617,9 +525,6 @@ def add_dissent(actor: Any, decision: Decision, text: str) -> DissentingOpinion:
 def inbox(user: Any) -> dict:
     """What waits on ``user`` outside transitions: open votes without their ballot, dossiers to read as rapporteur,
     and the referrals of their organisations with their latest decision."""
-    from ..charters.services import organisation_ids
-    from ..instances.models import WorkflowInstance
-
     today = utcnow().date()
     member_of = sa.select(CommitteeMember.committee_id).where(
         CommitteeMember.user_id == user.id, CommitteeMember.term_start <= today, sa.or_(CommitteeMember.term_end.is_(None), CommitteeMember.term_end >= today)
@@ -647,7 +552,14 @@ def inbox(user: Any) -> dict:
         .limit(50)
     ).all()
     mine = db.session.scalars(sa.select(Referral).where(Referral.organisation_id.in_(organisation_ids(user))).order_by(Referral.id.desc()).limit(50)).all()
-    return {"open_votes": open_votes, "to_read": to_read, "mine": mine}
+    committee = user.has_role("committee_member", "committee_secretary")
+    return {
+        "open_votes": open_votes,
+        "to_read": to_read,
+        "mine": mine,
+        "can_refer": committee or bool(mine),  # the link to refer a project
+        "can_declare_interests": committee,
+    }
 
 
 def close_vote_when_complete(referral: Referral) -> bool:

@@ -4,32 +4,35 @@ decisions with their conditions and dissenting opinions."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..access import public, roles_required, signed_in
-from ..actions import act
+from ..actions import act, refusal
 from ..charters.catalog import get_catalog
-from ..charters.services import user_organisations
-from ..engine import EngineError, NotPermitted
+from ..engine import EngineError, Refused
 from ..extensions import db
 from ..i18n import tr
+from ..instances.services import Page
+from ..interests.services import current_declaration, declare_interests
+from ..organisations.models import Organisation
+from ..organisations.services import evidence_root, user_organisations
+from ..organisations.uploads import UploadRefused, inspect_upload, read_limited
 from ..web import page_arg
-from . import dossier, policies, services
+from . import ballots, dossier, policies, services
 from .forms import ConditionForm, DissentForm, InterestsForm, RapporteurForm, RecusalForm, ReferralForm, VoteForm
-from .models import Committee, Condition, Decision, Referral
+from .models import Committee, Condition, Decision, DossierAttachment, Referral
 
 bp = Blueprint("reviews", __name__)
-REFUSALS = (services.ReviewError, NotPermitted, EngineError, ValueError)
 
 
-def _refused(exc) -> int:
-    message = exc.message if isinstance(exc, EngineError) else str(exc)
+def _refused(exc: Refused) -> int:
+    message, status = refusal(exc)
     flash(message, "error")
-    return getattr(exc, "status", 422)
+    return status
 
 
 def _referral(referral_id: int) -> Referral:
@@ -54,14 +57,14 @@ def _back(referral: Referral):
 
 def _act(referral: Referral, action, success: str):
     """Run a member's action on a referral, commit, and go back to its page; a refusal changes nothing and says why."""
-    return act(action, success, url_for("instances.show", instance_id=referral.instance_id), REFUSALS)
+    return act(action, success, url_for("instances.show", instance_id=referral.instance_id))
 
 
 @bp.route("/interests", methods=["GET", "POST"])
 @roles_required("committee_member", "committee_secretary", "programme_manager")
 def interests():
     """The signed-in member's or evaluator's declaration of interests: each save is a new dated version."""
-    current = services.current_declaration(current_user.id)
+    current = current_declaration(current_user.id)
     form = InterestsForm()
     if request.method == "GET" and current is not None:
         form.interests.data = "\n".join(f"{i['organisation']} | {i['relation']}" for i in current.interests)
@@ -74,8 +77,8 @@ def interests():
                 name, _sep, relation = line.partition("|")
                 items.append({"organisation": name.strip(), "relation": relation.strip() or "works_for"})
         try:
-            services.declare_interests(current_user, items, form.personal_links.data)
-        except REFUSALS as exc:
+            declare_interests(current_user, items, form.personal_links.data)
+        except Refused as exc:
             db.session.rollback()
             status = _refused(exc)
         else:
@@ -127,7 +130,7 @@ def new_referral():
                 form.charters.data or [],
                 form.publish_consent.data,
             )
-        except REFUSALS as exc:
+        except Refused as exc:
             db.session.rollback()
             status = _refused(exc)
         else:
@@ -149,8 +152,6 @@ def new_referral():
 
 
 def _organisation(organisation_id: int):
-    from ..charters.models import Organisation
-
     return db.session.get(Organisation, organisation_id)
 
 
@@ -175,7 +176,7 @@ def edit_dossier(referral_id: int):
     if form.validate_on_submit():
         try:
             services.update_dossier(current_user, referral, values, _lines(form.partners.data), form.charters.data or [])
-        except REFUSALS as exc:
+        except Refused as exc:
             db.session.rollback()
             status = _refused(exc)
         else:
@@ -281,7 +282,7 @@ def vote(referral_id: int):
     if form.validate_on_submit():
         try:
             services.cast_vote(current_user, referral, form.choice.data, form.rationale.data)
-        except REFUSALS as exc:
+        except Refused as exc:
             db.session.rollback()
             status = _refused(exc)
         else:
@@ -368,10 +369,6 @@ def add_file(referral_id: int):
 
     :raise 403: not a member of the referring organisation.
     """
-    from flask import current_app
-
-    from ..charters.uploads import UploadRefused, inspect_upload, read_limited
-
     referral = _referral(referral_id)
     upload = request.files.get("upload")
     if upload is None or not upload.filename:
@@ -393,11 +390,6 @@ def file(attachment_id: int):
 
     :raise 403: anyone else, recused members included. :raise 404: unknown file.
     """
-    from flask import send_file
-
-    from ..charters.services import evidence_root
-    from .models import DossierAttachment
-
     attachment = db.session.get(DossierAttachment, attachment_id)
     if attachment is None:
         abort(404)
@@ -415,8 +407,6 @@ def published_decisions():
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     decisions = db.session.scalars(query.order_by(Decision.decided_at.desc()).limit(per_page).offset((page_number - 1) * per_page)).all()
     referrals = {r.id: r for r in db.session.scalars(sa.select(Referral).where(Referral.id.in_([d.referral_id for d in decisions])))}
-    from ..instances.services import Page
-
     return render_template("reviews/decisions.html", page=Page(decisions, page_number, per_page, total), referrals=referrals)
 
 
@@ -429,8 +419,6 @@ def ballot_openings(decision_id: int):
 
     :raise 403: an unpublished decision and the user is not an unrecused member. :raise 404: unknown decision.
     """
-    from . import ballots
-
     decision = db.session.get(Decision, decision_id)
     if decision is None or decision.annulled_at is not None:
         abort(404)
@@ -445,13 +433,8 @@ def ballot_openings(decision_id: int):
 
 @bp.app_context_processor
 def _review_helpers():
-    """Templates show review forms to the right people."""
+    """The review forms templates build (who sees them is decided by ``policies.referral_permissions``)."""
     return {
-        "review_role": lambda referral: services.committee_role(current_user, referral.committee_id),
-        "review_recused": lambda referral: services.is_recused(current_user, referral),
-        "review_can_read_dossier": lambda referral: policies.can_read_dossier(current_user, referral),
-        "review_eligible": lambda referral: current_user.is_authenticated and current_user.id in services.eligible_members(referral),
-        "review": services,
         "rapporteur_form": RapporteurForm,
         "recusal_form": RecusalForm,
         "condition_form": ConditionForm,

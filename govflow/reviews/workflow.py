@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from ..charters.services import is_member, organisation_ids
 from ..engine import SYSTEM
 from ..extensions import db
 from ..instances.registry import Act, Plugin, Subject, cached
+from ..organisations.services import is_member, organisation_ids
 from . import ballots, dossier, policies, services
 from .models import CommitteeMember, Recusal, Referral
 
@@ -224,6 +224,33 @@ def load(instance: Any) -> dict:
     return {"referral": referral_of(instance)}
 
 
+def referral_panel(actor: Any, instance: Any) -> dict:
+    """What the referral's panel offers ``actor`` (``can``, see ``policies.CanReferral``) and the rows it shows them:
+    the dossier's latest version, its files to those who read it, recusals, rapporteurs, the members who may be
+    assigned, the vote round, whether they voted, the decision and the conditions they may follow up."""
+    referral = referral_of(instance)
+    if referral is None:
+        return {"can": policies.CanReferral()}
+    can = policies.referral_permissions(actor, referral)
+    decision = services.latest_decision(referral)
+    choices = []
+    if can.assign_rapporteur:
+        eligible = set(services.eligible_members(referral))
+        choices = [m for m in services.members_in_term(referral.committee_id) if m.user_id in eligible]
+    return {
+        "can": can,
+        "dossier": services.latest_dossier(referral),
+        "files": services.attachments(referral) if can.read_dossier else [],
+        "recusals": services.recusals(referral),
+        "rapporteurs": services.rapporteurs(referral) if can.examine else [],
+        "rapporteur_choices": choices,
+        "vote_round": services.current_round(referral),
+        "has_voted": can.vote and services.my_vote(actor, referral) is not None,
+        "decision": decision,
+        "followable_conditions": {c.id for c in decision.conditions if c.status == "open"} if decision and can.follow_conditions else set(),
+    }
+
+
 def can_view(user: Any, instance: Any) -> bool:
     referral = referral_of(instance)
     return referral is not None and policies.can_see_referral(user, referral)
@@ -237,7 +264,15 @@ def is_public(instance: Any) -> bool:
 # A draft is its authors' alone: not even administrators open it (``private_when``).
 plugin.subject(
     Subject(
-        "referral", "reviews/_referral_panel.html", load, can_view, claims, is_public, private_when=lambda instance: instance.status == "draft", model=Referral
+        "referral",
+        "reviews/_referral_panel.html",
+        load,
+        can_view,
+        claims,
+        is_public,
+        private_when=lambda instance: instance.status == "draft",
+        model=Referral,
+        panel=referral_panel,
     )
 )
 plugin.inbox_section("reviews/_inbox.html", services.inbox)

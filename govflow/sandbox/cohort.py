@@ -9,11 +9,12 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from ..charters.models import Organisation
+from ..accounts.models import User
 from ..engine import utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
 from ..instances.services import Page
+from ..organisations.models import Organisation
 from .models import Application, Axis, Milestone, Programme
 from .services import LIST_LIMIT, OPEN_MILESTONE_STATES, UPCOMING_DAYS
 
@@ -163,8 +164,6 @@ MILESTONE_COLUMNS = [
 
 def milestone_rows(programme: Programme, today: date | None = None, chunk: int = 1000) -> Iterator[dict]:
     """Every milestone of the programme as a CSV row (one query, streamed)."""
-    from ..accounts.models import User
-
     today = today or utcnow().date()
     manager_owner, team_owner = sa.orm.aliased(User), sa.orm.aliased(User)
     query = (

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
-from ..charters.models import Organisation, StoredFile
 from ..engine import utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
+from ..organisations.models import Organisation, StoredFile
 
 MILESTONE_KINDS = ("workshop", "deliverable", "meeting")
 SCORE_MAX = 5

@@ -25,8 +25,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..charters.services import is_member
+from ..interests.services import current_declarations, declared_interest
 from ..memo import remember_by
+from ..organisations.services import is_member, memberships_of
 from .models import Application, EvaluatorExclusion, ProgrammeEvaluator, ProgrammeManager
 
 
@@ -54,9 +55,6 @@ def _excluded_from(user_ids: Iterable[int]) -> dict[int, set[int]]:
 def prefetch_standing(user_ids: Iterable[int]) -> None:
     """Load in a few queries what ``can_see_application`` asks of each of many people: their memberships, the
     programmes they manage and evaluate, the applications they are excluded from, their declarations of interest."""
-    from ..charters.services import memberships_of
-    from ..reviews.services import current_declarations
-
     ids = list(user_ids)
     memberships_of(ids)
     current_declarations(ids)
@@ -85,10 +83,18 @@ def manages(user: Any, application: Application) -> bool:
     return is_manager(user, application.programme_id) and not is_member(user, application.organisation_id)
 
 
+def applicant_names(application: Application) -> list[str]:
+    """The names an evaluator's declared interests are checked against: the applicant and the partners it names."""
+    return [application.organisation.name, *application.partners]
+
+
+def conflict_reason(user_id: int, application: Application) -> str | None:
+    """Why the evaluator is conflicted on this application (their declared interests), or None."""
+    return declared_interest(user_id, applicant_names(application))
+
+
 def is_excluded(user: Any, application: Application) -> bool:
     """Whether ``user`` is excluded from the application (recorded, or a conflict in their current declaration)."""
-    from .services import conflict_reason  # the conflict rule reads declared interests, a service of its own
-
     if not signed_in(user):
         return False
     if application.id in _excluded_from([user.id])[user.id]:

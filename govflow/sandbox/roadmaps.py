@@ -10,13 +10,15 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .. import bounds
-from ..charters.services import is_member, store_file
-from ..charters.uploads import CheckedUpload
-from ..engine import NotPermitted, utcnow
+from ..accounts.models import User
+from ..engine import SYSTEM, NotPermitted, utcnow
 from ..extensions import db
 from ..instances.models import WorkflowInstance
-from ..instances.services import start_instance
+from ..instances.services import fire_transition, start_instance
 from ..memo import remember
+from ..organisations.services import is_member, store_file
+from ..organisations.uploads import CheckedUpload
+from ..uniques import expect_duplicate
 from .models import MILESTONE_KINDS, Application, Axis, Milestone, MilestoneFile, Question
 from .policies import is_roadmap_party, prefetch_standing
 from .services import (
@@ -56,8 +58,9 @@ def create_axes(application: Application, now: datetime | None = None) -> list[A
         Axis(application_id=application.id, position=n, key=item["key"], title=dict(item["title"]), created_at=now or utcnow())
         for n, item in enumerate(application.programme.axes_template, start=1)
     ]
-    db.session.add_all(made)
-    db.session.flush()
+    # Two first plannings at once would both give the axes: the (application, key) key lets one through.
+    with expect_duplicate(Axis.__table__, {"application_id", "key"}, _("The roadmap's axes were created at the same time by someone else: reload the page.")):
+        db.session.add_all(made)
     return made
 
 
@@ -80,8 +83,8 @@ def add_axis(actor: Any, application: Application, title_en: str, title_fr: str)
         title=title,
         created_at=utcnow(),
     )
-    db.session.add(axis)
-    db.session.flush()
+    with expect_duplicate(Axis.__table__, {"application_id", "key"}, _("An axis with this title was added at the same time by someone else: reload the page.")):
+        db.session.add(axis)
     return axis
 
 
@@ -115,8 +118,6 @@ def add_milestone(
     _check_dates(starts_on, due_on)
     if manager_owner_id not in {u.id for u in programme_owners(application)}:
         raise SandboxError(_("The programme's owner must be one of its managers or evaluators who may see this laureate's roadmap."))
-    from ..accounts.models import User
-
     owner = db.session.get(User, team_owner_id) if team_owner_id else None
     if owner is None or not is_member(owner, application.organisation_id):
         raise SandboxError(_("The laureate's owner must be a member of the laureate's organisation."))
@@ -172,9 +173,6 @@ def reschedule_milestone(actor: Any, milestone: Milestone, starts_on: date, due_
 
 def cancel_open_milestones(application: Application, reason: str, now: datetime) -> int:
     """Cancel, as govflow itself, the open milestones of a laureate who withdrew (each recorded in its history)."""
-    from ..engine import SYSTEM
-    from ..instances.services import fire_transition
-
     open_ones = db.session.scalars(
         sa.select(Milestone)
         .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)

@@ -22,14 +22,15 @@ from sqlalchemy.orm import joinedload
 from .. import bounds
 from ..accounts.models import User
 from ..attestations import entries, log
-from ..charters.models import Organisation
-from ..charters.services import is_member, organisation_ids
-from ..engine import NotPermitted, utcnow
+from ..attestations.models import Attestation
+from ..engine import NotPermitted, Refused, utcnow
 from ..extensions import db, lock_row
 from ..instances.models import WorkflowInstance
 from ..instances.services import Page, fire_transition, start_instance
+from ..interests.services import interest_checker, interest_checkers
 from ..memo import remember
-from ..reviews.services import declared_interest, interest_checker, interest_checkers
+from ..organisations.models import Organisation
+from ..organisations.services import is_member, organisation_ids
 from . import ranking
 from .models import (
     SCORE_MAX,
@@ -41,12 +42,13 @@ from .models import (
     ProgrammeManager,
     Score,
 )
+from .policies import applicant_names, conflict_reason, is_evaluator, is_manager, is_team, manages
 from .policies import can_see_application as can_see_files
-from .policies import is_evaluator, is_manager, is_team, manages
 
 APPLICATION_WORKFLOW = "application"
 MILESTONE_WORKFLOW = "milestone"
 SCORING_STATES = ("shortlisted", "audition_scheduled", "audition_held")
+AUDITION_STATES = ("shortlisted", "audition_scheduled")
 LAUREATE_STATES = ("selected", "in_support", "completed", "synthesis_published")
 ROADMAP_STATES = ("selected", "in_support", "completed", "synthesis_published")
 PLANNING_STATES = ("selected", "in_support")
@@ -56,7 +58,7 @@ UPCOMING_DAYS = 30
 LIST_LIMIT = 50
 
 
-class SandboxError(ValueError):
+class SandboxError(Refused):
     """Input refused by a sandbox service; the message says why."""
 
     status = 422
@@ -422,7 +424,7 @@ def schedule_audition(actor: Any, application: Application, when: datetime, plac
     """A manager sets the audition's date, time and place (then confirms it with the workflow step)."""
     if not manages(actor, application):
         raise NotPermitted(_("Only the programme's managers, independent of the applicant, schedule auditions."))
-    if application.instance.status not in ("shortlisted", "audition_scheduled"):
+    if application.instance.status not in AUDITION_STATES:
         raise SandboxConflict(_("Auditions are scheduled for shortlisted applications."))
     if not isinstance(when, datetime):
         raise SandboxError(_("Give the audition's date and time."))
@@ -435,15 +437,6 @@ def schedule_audition(actor: Any, application: Application, when: datetime, plac
 
 
 # -- independence of evaluators ----------------------------------------------------------------------------------
-def _applicant_names(application: Application) -> list[str]:
-    return [application.organisation.name, *application.partners]
-
-
-def conflict_reason(user_id: int, application: Application) -> str | None:
-    """Why the evaluator is conflicted on this application (their declared interests), or None."""
-    return declared_interest(user_id, _applicant_names(application))
-
-
 def exclusions(application: Application) -> list[EvaluatorExclusion]:
     """The evaluators excluded from an application."""
     return list(
@@ -636,7 +629,7 @@ def programme_applications(viewer: Any, programme: Programme, page: int, per_pag
     # Exclusions, conflicts and membership are read once for the page, not once per application.
     recorded = set(db.session.scalars(sa.select(EvaluatorExclusion.application_id).where(EvaluatorExclusion.user_id == viewer.id)))
     conflict = interest_checker(viewer.id)
-    excluded = {a for a in ids if a in recorded or conflict(_applicant_names(rows[a])) is not None}
+    excluded = {a for a in ids if a in recorded or conflict(applicant_names(rows[a])) is not None}
     # Nobody sees the scores of their own organisation's application, a manager included.
     mine = set(db.session.scalars(organisation_ids(viewer)))
     own = {a for a in ids if rows[a].organisation_id in mine}
@@ -712,8 +705,6 @@ def publish_synthesis(actor: Any, programme: Programme, text_en: str, text_fr: s
 
 def published_deliverables(programme: Programme) -> list[tuple[Milestone, Any]]:
     """The accepted deliverables a published synthesis includes, each with its acceptance attestation (two queries)."""
-    from ..attestations.models import Attestation
-
     if programme.synthesis_published_at is None or not programme.synthesis_milestones:
         return []
     included = db.session.scalars(
@@ -751,8 +742,6 @@ def laureates(programme: Programme) -> list[tuple[Application, str]]:
 def inbox(user: Any) -> dict:
     """What the dashboard shows of sandboxes: programmes the user manages or evaluates, overdue milestones they own,
     and their organisations' applications."""
-    from ..accounts.models import User
-
     if not isinstance(user, User):
         return {}
     managed = db.session.scalars(sa.select(Programme).where(Programme.id.in_(managed_programme_ids(user))).order_by(Programme.edition.desc()).limit(20)).all()
@@ -778,4 +767,93 @@ def inbox(user: Any) -> dict:
     mine = db.session.scalars(
         sa.select(Application).where(Application.organisation_id.in_(organisation_ids(user))).order_by(Application.id.desc()).limit(20)
     ).all()
-    return {"managed": managed, "evaluated": evaluated, "overdue_owned": owned, "applications": mine}
+    return {
+        "managed": managed,
+        "evaluated": evaluated,
+        "overdue_owned": owned,
+        "applications": mine,
+        "can_manage_programmes": user.has_role("programme_manager"),
+    }
+
+
+# -- what the pages offer ----------------------------------------------------------------------------------------
+# Named answers computed once per page from the subject and the actor's standing (remembered by ``policies``):
+# templates read them and compare no state. The states are the sets above, which the services refuse acts by.
+@dataclass(frozen=True)
+class CanApplication:
+    """What the application's panel offers one person."""
+
+    see_application: bool = False  # its summary, partners and eligibility (``policies.can_see_application``)
+    edit_application: bool = False  # the team, while it is a draft
+    schedule_audition: bool = False  # the programme's managers independent of the applicant, shortlisted until held
+    see_evaluation: bool = False  # its exclusions and the programme's ranking: its managers and evaluators who see it
+    score: bool = False  # an evaluator who may score it now (``scoring_refusal``)
+    open_roadmap: bool = False  # those who see it, once selected
+
+
+def application_permissions(actor: Any, application: Application | None) -> CanApplication:
+    """What ``actor`` may do on the application's panel now."""
+    if application is None:
+        return CanApplication()
+    insider = can_see_files(actor, application)
+    manager = manages(actor, application)
+    status = application.instance.status
+    evaluation = insider and (manager or is_evaluator(actor, application.programme_id))
+    return CanApplication(
+        see_application=insider,
+        edit_application=status == "draft" and is_team(actor, application),
+        schedule_audition=manager and status in AUDITION_STATES,
+        see_evaluation=evaluation,
+        score=evaluation and scoring_refusal(actor, application) is None,
+        open_roadmap=insider and status in ROADMAP_STATES,
+    )
+
+
+@dataclass(frozen=True)
+class CanMilestone:
+    """What the milestone's panel offers one person."""
+
+    see_roadmap: bool = False  # the laureate's roadmap and the milestone's files (``policies.can_see_application``)
+    upload_milestone_file: bool = False  # the team or an independent manager, before the milestone is submitted
+    reschedule_milestone: bool = False  # an independent manager, while the milestone is open and the laureate planned
+
+
+def milestone_permissions(actor: Any, milestone: Milestone | None) -> CanMilestone:
+    """What ``actor`` may do on the milestone's panel now."""
+    if milestone is None or not can_see_files(actor, milestone.application):
+        return CanMilestone()
+    application = milestone.application
+    manager = manages(actor, application)
+    status = milestone.instance.status
+    return CanMilestone(
+        see_roadmap=True,
+        upload_milestone_file=status in FILE_STATES and (manager or is_team(actor, application)),
+        reschedule_milestone=manager and status in OPEN_MILESTONE_STATES and application.instance.status in PLANNING_STATES,
+    )
+
+
+@dataclass(frozen=True)
+class CanRoadmap:
+    """What a laureate's roadmap page offers one person (who may see it)."""
+
+    plan_milestone: bool = False  # plan milestones, add and rename axes: an independent manager, selected or in support
+    discuss_roadmap: bool = False  # raise and answer questions: the team or an independent manager, once selected
+
+
+def roadmap_permissions(actor: Any, application: Application) -> CanRoadmap:
+    """What ``actor`` may do on the application's roadmap page now."""
+    status = application.instance.status
+    return CanRoadmap(
+        plan_milestone=manages(actor, application) and status in PLANNING_STATES,
+        discuss_roadmap=(is_team(actor, application) or manages(actor, application)) and status in ROADMAP_STATES,
+    )
+
+
+def is_flagged_overdue(milestone: Milestone) -> bool:
+    """Whether the milestone is open and ``govflow tick`` flagged it overdue."""
+    return milestone.overdue_at is not None and milestone.instance.status in OPEN_MILESTONE_STATES
+
+
+def overdue_ids(milestones: list[Milestone], today: date) -> set[int]:
+    """The ids of the open milestones among ``milestones`` due before ``today`` (their instances already loaded)."""
+    return {m.id for m in milestones if m.due_on < today and m.instance.status in OPEN_MILESTONE_STATES}

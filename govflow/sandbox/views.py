@@ -14,13 +14,13 @@ from wtforms.fields.choices import SelectChoice
 from ..access import public, roles_required, signed_in
 from ..accounts.services import find_user
 from ..actions import act, csv_download, refusal, run_form
-from ..charters.models import Organisation
-from ..charters.services import evidence_root, members, user_organisations
-from ..charters.uploads import UploadRefused, inspect_upload, read_limited
-from ..engine import EngineError, NotPermitted, utcnow
+from ..engine import Refused, utcnow
 from ..extensions import db
 from ..i18n import tr
 from ..instances.services import get_engine
+from ..organisations.models import Organisation
+from ..organisations.services import evidence_root, members, user_organisations
+from ..organisations.uploads import UploadRefused, inspect_upload, read_limited
 from ..web import error_page, page_arg
 from . import cohort, policies, roadmaps, services
 from .forms import (
@@ -41,14 +41,11 @@ from .models import Application, Axis, Milestone, MilestoneFile, Programme, Ques
 from .timeline import Bar, timeline_svg
 
 bp = Blueprint("sandbox", __name__)
-REFUSALS = (services.SandboxError, NotPermitted, EngineError, ValueError)
+_act = act
+_save = run_form
 
 
-_act = functools.partial(act, refusals=REFUSALS)
-_save = functools.partial(run_form, refusals=REFUSALS)
-
-
-def _refused_page(exc: Exception):
+def _refused_page(exc: Refused):
     """The error page of a refused action (the transaction is rolled back: nothing changed)."""
     db.session.rollback()
     message, status = refusal(exc)
@@ -91,7 +88,12 @@ def _roadmap(application: Application) -> str:
 def programmes():
     """Sandbox programmes and their calls, newest edition first."""
     page = services.list_programmes(page_arg(), current_app.config["PAGE_SIZE"])
-    return render_template("sandbox/programmes.html", page=page, call_state=services.call_state)
+    return render_template(
+        "sandbox/programmes.html",
+        page=page,
+        call_states={p.id: services.call_state(p) for p in page.items},
+        can_open_programme=current_user.is_authenticated and current_user.has_role("programme_manager"),
+    )
 
 
 @bp.get("/programmes/<int:programme_id>")
@@ -100,10 +102,12 @@ def programme(programme_id: int):
     """A programme's public page: its call, criteria, grid and axes, laureates, and its synthesis once published."""
     item = _get(Programme, programme_id)
     manager = policies.is_manager(current_user, item.id)
+    state = services.call_state(item)
+    call_open = state == "open"
     return render_template(
         "sandbox/programme.html",
         programme=item,
-        state=services.call_state(item),
+        state=state,
         manager=manager,
         evaluator=policies.is_evaluator(current_user, item.id),
         laureates=services.laureates(item),
@@ -111,7 +115,9 @@ def programme(programme_id: int):
         managers=services.managers(item) if manager else [],
         evaluators=services.evaluators(item) if manager else [],
         people_form=PeopleForm() if manager else None,
-        can_apply=current_user.is_authenticated and bool(user_organisations(current_user)),
+        # While the call is open: members of an organisation apply, anyone signed out is asked to sign in.
+        can_apply=call_open and current_user.is_authenticated and bool(user_organisations(current_user)),
+        invite_sign_in=call_open and not current_user.is_authenticated,
     )
 
 
@@ -327,7 +333,7 @@ def score(application_id: int):
         notes = {c["key"]: getattr(form, f"note_{c['key']}").data or "" for c in grid}
         try:
             services.score_application(current_user, application, values, notes, form.comment.data)
-        except REFUSALS as exc:
+        except Refused as exc:
             return _refused_page(exc)
         db.session.commit()
         flash(_("Your scores were recorded. You may change them until the selection is decided."), "success")
@@ -380,8 +386,7 @@ def roadmap(application_id: int):
     for m in milestones:
         by_axis.setdefault(m.axis_id, []).append(m)
     files = roadmaps.files_by_milestone(application) if milestones else {}
-    planner = policies.manages(current_user, application) and application.instance.status in services.PLANNING_STATES
-    party = policies.is_team(current_user, application) or policies.manages(current_user, application)
+    can = services.roadmap_permissions(current_user, application)
     return render_template(
         "sandbox/roadmap.html",
         application=application,
@@ -389,12 +394,10 @@ def roadmap(application_id: int):
         by_axis=by_axis,
         files=files,
         questions=roadmaps.questions(application),
-        planner=planner,
-        party=party and application.instance.status in services.ROADMAP_STATES,
-        team=policies.is_team(current_user, application),
-        milestone_form=_milestone_form(application, axes) if planner else None,
-        axis_form=AxisForm() if planner else None,
-        today=utcnow().date(),
+        can=can,
+        overdue=services.overdue_ids(milestones, utcnow().date()),
+        milestone_form=_milestone_form(application, axes) if can.plan_milestone else None,
+        axis_form=AxisForm() if can.plan_milestone else None,
         definition=get_engine().definition(services.MILESTONE_WORKFLOW),
     )
 
@@ -650,11 +653,8 @@ def synthesis(programme_id: int):
 
 @bp.app_context_processor
 def _sandbox_helpers():
-    """Templates show sandbox forms and links to the right people."""
+    """The sandbox forms templates build (who sees them is decided by the views' ``can`` values)."""
     return {
-        "sandbox": services,
-        "sandbox_policy": policies,
-        "roadmaps": roadmaps,
         "audition_form": AuditionForm,
         "step_aside_form": StepAsideForm,
         "dates_form": DatesForm,

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from ..charters.services import organisation_ids
 from ..engine import utcnow
 from ..instances.registry import Act, Plugin, Subject, cached
+from ..organisations.services import organisation_ids
 from . import policies, roadmaps, services
 from .models import Application, Milestone
 
@@ -226,6 +226,30 @@ def load_milestone(instance: Any) -> dict:
     return {"milestone": milestone_of(instance)}
 
 
+def application_panel(actor: Any, instance: Any) -> dict:
+    """What the application's panel offers ``actor`` (``can``, see ``services.CanApplication``) and the rows it opens:
+    what the draft still lacks (its team), the evaluators excluded (its managers and evaluators)."""
+    application = application_of(instance)
+    can = services.application_permissions(actor, application)
+    return {
+        "can": can,
+        "missing": services.missing_for_submission(application) if can.edit_application else [],
+        "exclusions": services.exclusions(application) if can.see_evaluation else [],
+    }
+
+
+def milestone_panel(actor: Any, instance: Any) -> dict:
+    """What the milestone's panel offers ``actor`` (``can``, see ``services.CanMilestone``), its files for those who
+    see the roadmap, and whether it is flagged overdue."""
+    milestone = milestone_of(instance)
+    can = services.milestone_permissions(actor, milestone)
+    return {
+        "can": can,
+        "files": roadmaps.milestone_files(milestone) if can.see_roadmap else [],
+        "is_overdue": milestone is not None and services.is_flagged_overdue(milestone),
+    }
+
+
 def can_view(user: Any, instance: Any) -> bool:
     application = application_of(instance)
     return application is not None and policies.can_see_application(user, application)
@@ -256,10 +280,21 @@ plugin.subject(
         application_public,
         confidential=True,
         model=Application,
+        panel=application_panel,
     )
 )
 plugin.subject(
-    Subject("milestone", "sandbox/_milestone_panel.html", load_milestone, can_view, milestone_claims, milestone_public, confidential=True, model=Milestone)
+    Subject(
+        "milestone",
+        "sandbox/_milestone_panel.html",
+        load_milestone,
+        can_view,
+        milestone_claims,
+        milestone_public,
+        confidential=True,
+        model=Milestone,
+        panel=milestone_panel,
+    )
 )
 plugin.inbox_section("sandbox/_inbox.html", services.inbox)
 plugin.on_tick(lambda now: roadmaps.flag_overdue_milestones(now or utcnow()))

@@ -28,8 +28,9 @@ def _declare_one(app) -> None:
     from govflow.accounts.services import create_user
     from govflow.charters.catalog import get_catalog
     from govflow.charters.models import Commitment
-    from govflow.charters.services import add_member, create_organisation, sign_charter
+    from govflow.charters.services import sign_charter
     from govflow.instances.services import fire_transition
+    from govflow.organisations.services import add_member, create_organisation
 
     with app.app_context():
         officer = create_user("officer@test.example", "Officer", "govflow-demo", ["signatory"])

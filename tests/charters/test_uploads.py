@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from govflow.charters import uploads
-from govflow.charters.uploads import ALLOWED, UploadRefused, inspect_upload, read_limited, storage_path, store
+from govflow.organisations import uploads
+from govflow.organisations.uploads import ALLOWED, UploadRefused, inspect_upload, read_limited, storage_path, store
 
 from .. import samples
 

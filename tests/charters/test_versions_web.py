@@ -20,7 +20,8 @@ def test_an_officer_moves_to_version_2_with_statements_carried_over_as_the_table
     with app.app_context():
         from govflow.accounts.services import create_user
         from govflow.charters.catalog import get_catalog
-        from govflow.charters.services import create_organisation, sign_charter, signature_commitments
+        from govflow.charters.services import sign_charter, signature_commitments
+        from govflow.organisations.services import create_organisation
 
         officer = create_user("officer@test.example", "Officer", "govflow-demo", ["signatory"])
         org = create_organisation("Org", "company", founder=officer)

@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from govflow.attestations.models import Attestation
-from govflow.charters.models import Commitment, Evidence, Invitation, Membership, Organisation, SelfAssessment, SelfAssessmentAnswer, Signature
+from govflow.charters.models import Commitment, Evidence, SelfAssessment, SelfAssessmentAnswer, Signature
 from govflow.extensions import db
 from govflow.instances.models import WorkflowInstance
+from govflow.organisations.models import Invitation, Membership, Organisation
 
 from .. import samples
 from ..conftest import login
@@ -162,7 +163,8 @@ def test_a_disguised_empty_or_oversized_file_is_refused_and_nothing_is_stored(ap
     with app.app_context():
         from govflow.accounts.services import create_user
         from govflow.charters.catalog import get_catalog
-        from govflow.charters.services import create_organisation, sign_charter, signature_commitments
+        from govflow.charters.services import sign_charter, signature_commitments
+        from govflow.organisations.services import create_organisation
 
         user = create_user("o@test.example", "O", "govflow-demo", ["signatory"])
         org = create_organisation("Org", "company", founder=user)
@@ -285,3 +287,26 @@ def test_members_without_the_right_role_are_refused_officer_and_member_actions(a
         signature = db.session.get(Signature, signature_id)
         assert signature.withdrawn_at is None and signature.superseded_by_id is None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 2
+
+
+def test_two_officers_signing_at_the_same_instant_get_one_signature_and_a_409_with_a_sentence(app, client, org_world, monkeypatch):
+    from govflow.charters import services as charter_services
+
+    login(client, org_world.officer.email)
+    assert sign(client, org_world.org.id).status_code == 302
+    before = (count(app, Signature), count(app, Commitment), count(app, WorkflowInstance))
+    # The second request read "not signed yet" before the first committed: only the database's key can refuse it.
+    monkeypatch.setattr(charter_services, "live_signature", lambda *args: None)
+    again = sign(client, org_world.org.id)
+    assert again.status_code == 409 and "already signed this version" in again.get_data(as_text=True)
+    assert (count(app, Signature), count(app, Commitment), count(app, WorkflowInstance)) == before
+
+
+@pytest.mark.parametrize("year", ["", "twenty", "99999"], ids=["empty", "not-a-number", "out-of-range"])
+def test_an_empty_or_tampered_assessment_year_is_a_422_not_a_500(app, client, org_world, year):
+    """Found by the fuzz once ValueErrors stopped being turned into refusals: the hidden year was read with int()."""
+    signature_id, _, _ = _signed(app, client, org_world)
+    data = {f"level_{t}": "2" for t in ["loyalty", "respect", "transparency", "fairness", "control", "safety"]}
+    response = client.post(f"/signatures/{signature_id}/assessment", data={**data, "year": year})
+    assert response.status_code == 422
+    assert count(app, SelfAssessment) == 0

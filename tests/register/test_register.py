@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from govflow.charters.catalog import register_all
-from govflow.charters.models import Commitment, Organisation, Signature
+from govflow.charters.models import Commitment, Signature
 from govflow.extensions import db
 from govflow.instances.models import WorkflowInstance
+from govflow.organisations.models import Organisation
 from govflow.register.services import COLUMNS
 
 from ..conftest import login

@@ -8,6 +8,7 @@ from govflow.accounts.models import User
 from govflow.engine import SYSTEM
 from govflow.extensions import db
 from govflow.instances.services import fire_transition
+from govflow.interests.services import declare_interests
 from govflow.reviews import services
 from govflow.reviews.models import Referral, VoteRound
 
@@ -27,7 +28,7 @@ def build(app, members=4, quorum=("share", 50), rule="simple_majority", tie="new
     """A committee (chair, secretary, members), a holder organisation and a referral in vote_open; returns ids."""
     with app.app_context():
         from govflow.accounts.services import create_user
-        from govflow.charters.services import create_organisation
+        from govflow.organisations.services import create_organisation
 
         holder = create_user("holder@test.example", "Holder", "govflow-demo", ["signatory"])
         org = create_organisation("Ville de Test", "public_body", founder=holder)
@@ -39,7 +40,7 @@ def build(app, members=4, quorum=("share", 50), rule="simple_majority", tie="new
             user = create_user(f"m{n}@test.example", f"Member {n}", "govflow-demo", ["committee_member"])
             services.add_committee_member(committee, user, "chair" if n == 0 else "secretary" if n == 1 else "member")
             if interests and n in interests:
-                services.declare_interests(user, [{"organisation": interests[n], "relation": "advises"}])
+                declare_interests(user, [{"organisation": interests[n], "relation": "advises"}])
             users.append(user.id)
         referral = services.create_referral(holder, org, committee, "Training paths", DOSSIER, list(partners), [], publish_consent=True)
         secretary = db.session.get(User, users[1])

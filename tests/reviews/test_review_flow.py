@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from govflow.accounts.models import User
 from govflow.attestations.models import Attestation
 from govflow.attestations.verify import verify_offline
-from govflow.charters.models import Organisation
 from govflow.extensions import db
 from govflow.instances.services import fire_transition
+from govflow.interests.services import declare_interests
+from govflow.organisations.models import Organisation
 from govflow.reviews import services
 from govflow.reviews.models import Committee, Decision, Recusal, Referral, Vote, VoteRound
 
@@ -232,14 +233,14 @@ def test_dossier_files_are_checked_and_only_the_holder_and_unrecused_members_rea
 
     with app.app_context():
         from govflow.accounts.services import create_user
-        from govflow.charters.services import create_organisation
+        from govflow.organisations.services import create_organisation
 
         holder = create_user("h@test.example", "Holder", "govflow-demo", ["signatory"])
         org = create_organisation("Ville de Fichiers", "public_body", founder=holder)
         committee = services.create_committee("Files committee")
         member = create_user("c@test.example", "Member", "govflow-demo", ["committee_member"])
         services.add_committee_member(committee, member, "member")
-        services.declare_interests(member, [{"organisation": "Ville de Fichiers", "relation": "works_for"}])
+        declare_interests(member, [{"organisation": "Ville de Fichiers", "relation": "works_for"}])
         referral = services.create_referral(holder, org, committee, "With files", DOSSIER, [], [])
         db.session.commit()
         referral_id, instance_id, holder_id = referral.id, referral.instance_id, holder.id

@@ -57,8 +57,8 @@ def build(app, cohort: int = 2, interest: str | None = None, **overrides) -> Sim
     """A manager, two evaluators (one may declare ``interest`` in an organisation), two applicant organisations with a
     member each, an outsider, and a programme whose call is open; returns their ids."""
     from govflow.accounts.services import create_user
-    from govflow.charters.services import add_member, create_organisation
-    from govflow.reviews.services import declare_interests
+    from govflow.interests.services import declare_interests
+    from govflow.organisations.services import add_member, create_organisation
 
     with app.app_context():
         manager = create_user("manager@test.example", "Hugo Manager", PASSWORD, ["programme_manager"])
@@ -98,7 +98,7 @@ def user(user_id: int) -> User:
 
 def apply(app, ids, org: str = "org", title: str = "Assistant for public agents", complete: bool = True) -> int:
     """A draft application by the organisation's member; complete unless asked otherwise; returns its id."""
-    from govflow.charters.models import Organisation
+    from govflow.organisations.models import Organisation
 
     with app.app_context():
         programme = db.session.get(Programme, ids.programme)
@@ -156,7 +156,7 @@ PDF = samples.PDF
 
 def submit_deliverable(ids, milestone: Milestone, name: str = "dpia.pdf") -> None:
     """The laureate's team starts the milestone, attaches a PDF and submits it (inside an app context, not committed)."""
-    from govflow.charters.uploads import inspect_upload
+    from govflow.organisations.uploads import inspect_upload
 
     team = user(ids.team)
     fire_transition(team, milestone.instance, "start", {})

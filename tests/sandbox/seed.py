@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from govflow.charters.models import Membership, Organisation
 from govflow.extensions import db
 from govflow.instances.models import WorkflowInstance
+from govflow.organisations.models import Membership, Organisation
 from govflow.sandbox.models import Application, Axis, Milestone, Programme, ProgrammeEvaluator, ProgrammeManager, Score
 
 APPLICATION_STATES = ["submitted", "ineligible", "shortlisted", "audition_held", "not_selected", "withdrawn"]

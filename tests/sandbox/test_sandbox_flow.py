@@ -168,7 +168,7 @@ def test_a_conflicted_evaluators_scores_are_refused_over_http_and_nothing_is_sto
 
 
 def test_a_new_declaration_of_interest_excludes_an_evaluator_even_before_it_is_recorded(app, ids):
-    from govflow.reviews.services import declare_interests
+    from govflow.interests.services import declare_interests
 
     application_id = apply(app, ids, org="other_org", title="Video analytics")
     advance(app, ids, application_id, "shortlisted", org="other_org")
@@ -255,8 +255,8 @@ def test_selection_gives_the_programmes_axes_and_a_verifiable_attestation(app, i
 
 
 def test_a_manager_belonging_to_the_applicant_may_not_take_its_steps(app, ids):
-    from govflow.charters.models import Organisation
-    from govflow.charters.services import add_member
+    from govflow.organisations.models import Organisation
+    from govflow.organisations.services import add_member
 
     application_id = apply(app, ids)
     advance(app, ids, application_id, "submitted")
@@ -271,7 +271,7 @@ def test_a_manager_belonging_to_the_applicant_may_not_take_its_steps(app, ids):
 
 
 def test_the_roadmap_milestone_lifecycle_and_the_accepted_deliverables_attestation(app, ids):
-    from govflow.charters.uploads import inspect_upload
+    from govflow.organisations.uploads import inspect_upload
 
     application_id = apply(app, ids)
     advance(app, ids, application_id, "in_support")
@@ -529,7 +529,7 @@ def test_two_managers_selecting_at_once_never_exceed_the_cohort(app):
 
 
 def test_a_sheet_stops_counting_as_soon_as_its_evaluator_declares_an_interest(app, ids):
-    from govflow.reviews.services import declare_interests
+    from govflow.interests.services import declare_interests
 
     application_id = apply(app, ids)
     advance(app, ids, application_id, "audition_held")
@@ -559,7 +559,7 @@ def test_an_excluded_evaluator_cannot_own_a_milestone(app, ids):
 
 
 def test_withdrawal_cancels_open_milestones_and_nothing_moves_afterwards(app, ids):
-    from govflow.charters.uploads import inspect_upload
+    from govflow.organisations.uploads import inspect_upload
 
     application_id = apply(app, ids)
     advance(app, ids, application_id, "in_support")
@@ -613,8 +613,8 @@ def test_a_programmes_cohort_theme_and_edition_hold_once_laureates_are_selected(
 
 
 def test_an_evaluator_belonging_to_an_applicant_sees_its_application_without_scores(app, client, ids):
-    from govflow.charters.models import Organisation
-    from govflow.charters.services import add_member
+    from govflow.organisations.models import Organisation
+    from govflow.organisations.services import add_member
 
     application_id = apply(app, ids)
     advance(app, ids, application_id, "audition_held")

@@ -55,10 +55,12 @@ def build_world(app) -> SimpleNamespace:
     from govflow.accounts.services import create_user
     from govflow.attestations.models import Attestation
     from govflow.charters.catalog import get_catalog
-    from govflow.charters.models import Commitment, Evidence, Organisation
-    from govflow.charters.services import add_member, attach_evidence_file, create_organisation, invite_member, sign_charter
-    from govflow.charters.uploads import inspect_upload
+    from govflow.charters.models import Commitment, Evidence
+    from govflow.charters.services import attach_evidence_file, sign_charter
     from govflow.instances.services import fire_transition
+    from govflow.organisations.models import Organisation
+    from govflow.organisations.services import add_member, create_organisation, invite_member
+    from govflow.organisations.uploads import inspect_upload
     from govflow.reviews import services as reviews
     from govflow.reviews.models import Condition, Decision, DossierAttachment, Referral
     from govflow.sandbox import roadmaps

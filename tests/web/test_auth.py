@@ -63,7 +63,8 @@ def test_forms_without_a_valid_csrf_token_are_refused_and_change_nothing(app_fac
     with app.app_context():
         from govflow.accounts.services import create_user
         from govflow.charters.catalog import get_catalog
-        from govflow.charters.services import create_organisation, sign_charter, signature_commitments
+        from govflow.charters.services import sign_charter, signature_commitments
+        from govflow.organisations.services import create_organisation
 
         user = create_user("officer@test.example", "Officer", "govflow-demo", ["signatory"])
         org = create_organisation("Org", "company", founder=user)

@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from govflow.accounts.models import User
-from govflow.charters.models import Invitation, Membership
 from govflow.extensions import db
 from govflow.instances.models import InstanceHistory, WorkflowInstance
+from govflow.organisations.models import Invitation, Membership
 from govflow.reviews import services as reviews
 from govflow.reviews.models import DossierAttachment, Referral
 
@@ -39,8 +39,8 @@ def draft_referral(app):
     """A committee (chair, secretary, two members), a holder and a referral left in draft with a file attached."""
     referral_id, users, holder_id = build_referral(app, members=4)
     with app.app_context():
-        from govflow.charters.models import Organisation
-        from govflow.charters.uploads import inspect_upload
+        from govflow.organisations.models import Organisation
+        from govflow.organisations.uploads import inspect_upload
 
         holder = db.session.get(User, holder_id)
         organisation = db.session.scalars(sa.select(Organisation)).one()
@@ -217,10 +217,10 @@ def test_two_acceptances_of_one_invitation_at_once_give_one_membership(app, make
     officer, invited = make_user(), make_user()
     org = make_org([(officer, "officer")])
     with app.app_context():
-        from govflow.charters import services as charters
-        from govflow.charters.models import Organisation
+        from govflow.organisations import services as organisations
+        from govflow.organisations.models import Organisation
 
-        invitation = charters.invite_member(db.session.get(User, officer.id), db.session.get(Organisation, org.id), invited.email, "contributor")
+        invitation = organisations.invite_member(db.session.get(User, officer.id), db.session.get(Organisation, org.id), invited.email, "contributor")
         db.session.commit()
         invitation_id = invitation.id
     statuses = post_at_once(app, invited.email, 2, f"/invitations/{invitation_id}", {"answer": "accept"})

@@ -22,6 +22,8 @@ from typing import BinaryIO
 
 import filetype
 
+from ..engine import Refused
+
 __all__ = ["ALLOWED", "CheckedUpload", "Kind", "UploadRefused", "inspect_upload", "read_limited", "storage_path", "store"]
 
 
@@ -125,7 +127,7 @@ _FILE_MODE = 0o640
 _DIR_MODE = 0o750
 
 
-class UploadRefused(ValueError):
+class UploadRefused(Refused):
     """An upload that is not accepted as evidence; the message is a plain sentence for the person who sent it."""
 
 
