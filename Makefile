@@ -30,6 +30,9 @@ govflow/translations/fr/LC_MESSAGES/messages.mo: govflow/translations/fr/LC_MESS
 install: $(STAMP_RUN) govflow/translations/fr/LC_MESSAGES/messages.mo
 
 ## Create .venv, install, migrate the default SQLite database, load workflows and demo data, serve on PORT.
+## Every command below knows PORT (as GOVFLOW_PORT): credentials and links name http://127.0.0.1:$(PORT) unless
+## GOVFLOW_BASE_URL says otherwise.
+run: export GOVFLOW_PORT = $(PORT)
 run: install
 	$(BIN)/govflow db upgrade
 	$(BIN)/govflow workflows load

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from flask.cli import AppGroup, FlaskGroup, NoAppException
+from flask.cli import run_command as flask_run_command
 
 from .config import PROJECT_ROOT
 from .engine import DefinitionError
@@ -35,6 +38,19 @@ audit = AppGroup("audit", help="Tamper evidence.")
 log_group = AppGroup("log", help="The transparency log: its sequencer and its state.")
 charters = AppGroup("charters", help="Charters as data (workflows/charters/*.yaml).")
 committees = AppGroup("committees", help="Ethics committees, their members and voting rules.")
+
+
+@cli.command("run", params=flask_run_command.params, short_help=flask_run_command.short_help, with_appcontext=False)
+@click.pass_context
+def run_command(ctx: click.Context, **options) -> None:
+    """Run a development server on --port (default: GOVFLOW_PORT, else 5000).
+
+    The port is also the one the default base URL names (http://127.0.0.1:PORT) unless GOVFLOW_BASE_URL is set.
+    """
+    if ctx.get_parameter_source("port") is ParameterSource.DEFAULT and os.environ.get("GOVFLOW_PORT"):
+        options["port"] = int(os.environ["GOVFLOW_PORT"])
+    os.environ["GOVFLOW_PORT"] = str(options["port"])  # read by config.base_url() when the app is built, just after
+    ctx.invoke(flask_run_command, **options)
 
 
 def _check_files(load, targets: list[Path], describe) -> None:
@@ -262,7 +278,8 @@ def demo_load() -> None:
     from .attestations.sequencer import integrate_all
     from .demo import load_demo
 
-    created = load_demo()
+    click.echo("demo data: loading, stage by stage")
+    created = load_demo(progress=lambda line: click.echo(f"  {line}"))
     click.echo(f"demo data: {created} item(s) created" if created else "demo data: already loaded, nothing changed")
     integrated = integrate_all()
     if integrated:

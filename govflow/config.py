@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 5000  # `govflow run` and `make run` serve here unless told otherwise
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -20,6 +21,12 @@ def _secret_key(instance_path: Path) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def base_url() -> str:
+    """GOVFLOW_BASE_URL when set (it always wins), else this machine on the port govflow serves: GOVFLOW_PORT, which
+    `make run` sets from PORT and `govflow run --port` sets for the server it starts; 5000 when neither says."""
+    return os.environ.get("GOVFLOW_BASE_URL") or f"http://127.0.0.1:{os.environ.get('GOVFLOW_PORT') or DEFAULT_PORT}"
 
 
 def load_config(instance_path: Path) -> dict:
@@ -56,7 +63,7 @@ def load_config(instance_path: Path) -> dict:
         # The test suite lowers N (tests/conftest.py); a stored hash names its own parameters, so it verifies either way.
         "GOVFLOW_PASSWORD_HASH": "scrypt",
         # Public address of this govflow, written into credentials (status-list URLs, subject ids).
-        "GOVFLOW_BASE_URL": os.environ.get("GOVFLOW_BASE_URL", "http://127.0.0.1:5000"),
+        "GOVFLOW_BASE_URL": base_url(),
         # Private signing keys (files, mode 0600); GOVFLOW_ATTESTATION_KEY / GOVFLOW_LOG_KEY (PEM) override them.
         "GOVFLOW_KEYS_DIR": os.environ.get("GOVFLOW_KEYS_DIR"),
         # Where the log's sequencer runs: a thread in each app process (thread), after each commit (inline), or

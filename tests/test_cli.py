@@ -10,10 +10,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from govflow.accounts.models import User
-from govflow.charters.models import Commitment, Organisation
+from govflow.charters.models import Commitment
 from govflow.cli import cli
 from govflow.extensions import db
 from govflow.instances.models import InstanceHistory, WorkflowInstance
+from govflow.organisations.models import Organisation
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = ROOT / "tests" / "engine" / "broken"
@@ -99,8 +100,26 @@ def test_demo_load_is_idempotent_and_creates_the_documented_accounts(app):
     second = runner.invoke(cli, ["demo", "load"])
     assert "nothing changed" in second.output
     assert _counts(app) == after_first
+    # A line per stage as it ends, with its counts, between the announcement and the total (nobody waits in silence).
+    from govflow.demo import LAUREATE_TEAMS, ORGANISATIONS, REFERRALS, SIGNATURES, USERS
+
+    stages = [line.strip() for line in first.output.splitlines()]
+    assert stages[0] == "demo data: loading, stage by stage"
+    assert stages[1:10] == [
+        "workflow definitions, charters and keys: ready",
+        f"users: {len(USERS)} created, 0 already there",
+        f"organisations: {len(ORGANISATIONS)} created, 0 already there",
+        f"committee and referrals: committee created, referrals {len(REFERRALS)} created, 0 already there",
+        f"sandbox teams: {len(LAUREATE_TEAMS)} created, 0 already there",
+        "sandbox edition 2023: replayed (6 applications, 4 laureates and their roadmaps)",
+        "sandbox edition 2026: call opened",
+        f"signatures and commitments: signatures {len(SIGNATURES)} created, 0 already there, 16 commitment(s) made",
+        f"demo data: {len(USERS) + len(ORGANISATIONS) + 1 + len(REFERRALS) + len(LAUREATE_TEAMS) + 2 + len(SIGNATURES)} item(s) created",
+    ]
+    again = [line.strip() for line in second.output.splitlines()]
+    assert f"users: 0 created, {len(USERS)} already there" in again and "sandbox edition 2023: already there" in again
+    assert f"signatures and commitments: signatures 0 created, {len(SIGNATURES)} already there, 0 commitment(s) made" in again
     readme = (ROOT / "README.md").read_text()
-    from govflow.demo import USERS
 
     with app.app_context():
         roles = {}

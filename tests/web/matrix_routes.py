@@ -76,6 +76,7 @@ CASES = [
     ("instances.show", "get", "/instances/{draft_application_instance}", None, "draft application", "RRRRRRARRRRRRRR"),
     ("instances.show", "get", "/instances/{milestone_instance}", None, "accepted milestone", "RRRRRARRRRRAARR"),
     ("main.dashboard", "get", "/dashboard", None, "", "RAAAAAAAAAAAAAA"),
+    ("main.favicon", "get", "/favicon.ico", None, "", "AAAAAAAAAAAAAAA"),
     ("main.healthz", "get", "/healthz", None, "", "AAAAAAAAAAAAAAA"),
     ("main.index", "get", "/", None, "", "AAAAAAAAAAAAAAA"),
     ("register.download_csv", "get", "/register.csv", None, "", "AAAAAAAAAAAAAAA"),

@@ -11,6 +11,7 @@ from ..conftest import login
 PUBLIC = {
     "main.index",
     "main.healthz",
+    "main.favicon",
     "accounts.login",
     "accounts.set_language",
     "instances.definitions",
