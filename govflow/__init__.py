@@ -77,5 +77,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     for module in (main_views, account_views, instance_views, charter_views, attestation_views, register_views, review_views, sandbox_views):
         app.register_blueprint(module.bp)
     web.install(app)
+    # Sentences worded in the reader's language from what is stored: the history's field names, declared-interest reasons.
+    from .instances.registry import history_label
+    from .interests.services import interest_reason
+
+    app.jinja_env.globals["history_label"] = history_label
+    app.jinja_env.filters["interest_reason"] = interest_reason
     sequencer.install(app)
     return app

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
+from babel.units import format_unit
 from flask import Flask, abort, g, jsonify, render_template, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,6 +25,29 @@ from .access import enforce_declared_access
 from .accounts.models import User
 from .extensions import db, login_manager
 from .i18n import tr
+from .richtext import render_markdown
+
+
+def duration_text(duration) -> str:
+    """An ISO-8601 duration (a timedelta, or an isodate Duration with months or years) in words: ``PT72H`` is
+    "3 days", ``P1Y`` "1 year", in the current language. Templates use it as the ``duration`` filter."""
+    if duration is None:
+        return ""
+    locale = get_locale() or "en"
+    months = int(getattr(duration, "years", 0)) * 12 + int(getattr(duration, "months", 0))
+    rest = getattr(duration, "tdelta", duration)
+    if months and not rest:
+        return format_unit(months // 12, "duration-year", locale=locale) if months % 12 == 0 else format_unit(months, "duration-month", locale=locale)
+    if months:  # months and days together: approximately, counted from a fixed day
+        start = datetime(2001, 1, 1)
+        return format_timedelta((start + duration) - start, threshold=1)
+    seconds = int(rest.total_seconds())
+    # The largest unit that counts it exactly: PT72H is "3 days", PT36H "36 hours".
+    for unit, size in (("duration-week", 604800), ("duration-day", 86400), ("duration-hour", 3600), ("duration-minute", 60)):
+        if seconds % size == 0:
+            return format_unit(seconds // size, unit, locale=locale)
+    return format_unit(seconds, "duration-second", locale=locale)
+
 
 ERROR_TEXTS = {
     400: _l("The request could not be understood."),
@@ -184,3 +209,5 @@ def install(app: Flask) -> None:
 
     app.jinja_env.filters["when"] = lambda dt: format_datetime(dt, "medium") if dt else ""
     app.jinja_env.filters["day"] = lambda d: format_date(d, "medium") if d else ""
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["duration"] = duration_text

@@ -39,7 +39,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,10 @@ class Check:
     name: str
     ok: bool | None
     message: str
+    # The message as data, for a page to word in its reader's language: a code naming the sentence and the values it
+    # names ("detail" and "reasons" are the English technical details the sentence quotes).
+    code: str = ""
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,13 @@ def _purpose_words(purpose: Any) -> str:
     return _PURPOSE_WORDS.get(purpose, repr(purpose)) if isinstance(purpose, str) else repr(purpose)
 
 
-def _key_standing(key_history: Any, public_key: Ed25519PublicKey, purpose: str, when: datetime | None) -> str:
-    """Return how the key history vouches for the key at that moment (any moment when None); raise ValueError if it does not."""
+def _period(start: datetime, end: datetime | None) -> str:
+    return f"from {_format_time(start)} " + (f"until {_format_time(end)}" if end else "with no end date")
+
+
+def _key_standing(key_history: Any, public_key: Ed25519PublicKey, purpose: str, when: datetime | None) -> tuple[datetime, datetime | None]:
+    """Return the period of service (start, end or None) in which the key history vouches for the key at that moment
+    (any moment when None); raise ValueError if it does not."""
     multibase = public_key_multibase(public_key)
     listed = [entry for entry in _history_keys(key_history) if entry.get("publicKeyMultibase") == multibase]
     if not listed:
@@ -137,10 +146,9 @@ def _key_standing(key_history: Any, public_key: Ed25519PublicKey, purpose: str, 
     for entry in for_purpose:
         start = _parse_time(entry.get("validFrom"), "the key's validFrom in the key history")
         end = None if entry.get("validUntil") is None else _parse_time(entry["validUntil"], "the key's validUntil in the key history")
-        period = f"from {_format_time(start)} " + (f"until {_format_time(end)}" if end else "with no end date")
         if when is None or (start <= when and (end is None or when < end)):
-            return period
-        periods.append(period)
+            return start, end
+        periods.append(_period(start, end))
     assert when is not None  # with no moment given, the first period was returned
     raise ValueError(f"the key was used on {_format_time(when)}, outside its period of service in the key history ({'; '.join(periods)})")
 
@@ -158,9 +166,10 @@ def _sentence(reasons: list[str]) -> str:
 def _check_signature(credential: dict[str, Any]) -> Check:
     result = verify_credential(credential)
     if not result.ok:
-        return Check("signature", False, "The signature check failed: " + _sentence(result.reasons))
+        reasons = list(result.reasons)
+        return Check("signature", False, "The signature check failed: " + _sentence(reasons), "signature_failed", {"reasons": reasons})
     signer = (_signer(credential) or "").partition("#")[0]
-    return Check("signature", True, f"The signature is valid: the credential is exactly as {signer} signed it.")
+    return Check("signature", True, f"The signature is valid: the credential is exactly as {signer} signed it.", "signature_valid", {"signer": signer})
 
 
 def _check_key(credential: dict[str, Any], key_history: Any) -> Check:
@@ -170,35 +179,40 @@ def _check_key(credential: dict[str, Any], key_history: Any) -> Check:
             None,
             "No key history was given, so the signing key was taken from the did:key in the credential alone; "
             "whether it was in service when the credential was issued, and never revoked, was not checked.",
+            "key_unchecked",
         )
     method = _signer(credential)
     try:
         public_key = public_key_from_did(method or "")
     except ValueError:
-        return Check("key", False, "The credential's proof names no usable did:key, so its key cannot be looked up in the key history.")
+        return Check("key", False, "The credential's proof names no usable did:key, so its key cannot be looked up in the key history.", "key_no_did")
     proof = credential.get("proof")
     issued = credential.get("validFrom", proof.get("created") if isinstance(proof, dict) else None)
     try:
         when = _parse_time(issued, "the credential's validFrom (or its proof's created)")
-        period = _key_standing(key_history, public_key, PURPOSE_ATTESTATION, when)
+        start, end = _key_standing(key_history, public_key, PURPOSE_ATTESTATION, when)
     except ValueError as error:
-        return Check("key", False, f"The signing key is not vouched for: {error}.")
+        return Check("key", False, f"The signing key is not vouched for: {error}.", "key_not_vouched", {"detail": str(error)})
     return Check(
         "key",
         True,
         f"The signing key is listed in the key history for signing credentials, is not revoked, "
-        f"and was in service when the credential was issued on {_format_time(when)} (its period of service runs {period}).",
+        f"and was in service when the credential was issued on {_format_time(when)} (its period of service runs {_period(start, end)}).",
+        "key_vouched",
+        {"issued": _format_time(when), "start": _format_time(start), "end": _format_time(end) if end else None},
     )
 
 
 def _check_revocation(credential: dict[str, Any], status_list: Any, key_history: Any) -> Check:
     if status_list is None:
-        return Check("revocation", None, "No status list was given, so whether the issuer has revoked the credential was not checked.")
+        return Check("revocation", None, "No status list was given, so whether the issuer has revoked the credential was not checked.", "revocation_unchecked")
     if not isinstance(status_list, dict):
-        return Check("revocation", False, "The status list is not a JSON object.")
+        return Check("revocation", False, "The status list is not a JSON object.", "status_list_not_object")
     result = verify_credential(status_list)
     if not result.ok:
-        return Check("revocation", False, "The status list's own signature is not valid, so it cannot be trusted: " + _sentence(result.reasons))
+        reasons = list(result.reasons)
+        sentence = "The status list's own signature is not valid, so it cannot be trusted: " + _sentence(reasons)
+        return Check("revocation", False, sentence, "status_list_signature", {"reasons": reasons})
     list_issuer = (_signer(status_list) or "").partition("#")[0]
     credential_issuer = (_signer(credential) or "").partition("#")[0]
     if list_issuer != credential_issuer:
@@ -209,12 +223,29 @@ def _check_revocation(credential: dict[str, Any], status_list: Any, key_history:
             # No period check: the list is dated by its last change, which may predate the key now signing it.
             _key_standing(key_history, public_key_from_did(list_issuer), PURPOSE_ATTESTATION, None)
         except ValueError as error:
-            return Check("revocation", False, f"The status list was issued by {list_issuer}, not by the credential's issuer {credential_issuer}, and {error}.")
+            return Check(
+                "revocation",
+                False,
+                f"The status list was issued by {list_issuer}, not by the credential's issuer {credential_issuer}, and {error}.",
+                "status_list_foreign",
+                {"list_issuer": list_issuer, "credential_issuer": credential_issuer, "detail": str(error)},
+            )
     try:
         revoked, sentence = check_status(credential, status_list)
     except ValueError as error:
-        return Check("revocation", False, f"The status list cannot be used: {error}.")
-    return Check("revocation", None if revoked is None else not revoked, sentence)
+        return Check("revocation", False, f"The status list cannot be used: {error}.", "status_list_unusable", {"detail": str(error)})
+    return Check("revocation", None if revoked is None else not revoked, sentence, *_revocation_code(credential, status_list, revoked))
+
+
+def _revocation_code(credential: dict[str, Any], status_list: dict[str, Any], revoked: bool | None) -> tuple[str, dict[str, Any]]:
+    """The code and values of check_status's sentence (the entry it read is the first pointing to this list)."""
+    if revoked is None:
+        return ("no_credential_status" if "credentialStatus" not in credential else "no_revocation_entry"), {}
+    list_id = status_list.get("id")
+    status = credential.get("credentialStatus")
+    entries = [e for e in (status if isinstance(status, list) else [status]) if isinstance(e, dict) and e.get("statusListCredential") == list_id]
+    index = entries[0].get("statusListIndex") if entries else None
+    return ("revoked" if revoked else "not_revoked"), {"index": index, "list": list_id}
 
 
 def _decode_path(values: Any) -> list[bytes]:
@@ -260,12 +291,16 @@ def _check_promise(credential: dict[str, Any], receipt: dict[str, Any], key_hist
         None,
         f"The log signed on {_format_time(received)} its promise to include this credential; its inclusion proof is not "
         "ready yet (the log integrates entries within seconds): download the receipt again to check it.",
+        "log_promise",
+        {"received": _format_time(received)},
     )
 
 
 def _check_log(credential: dict[str, Any], receipt: Any, key_history: Any) -> Check:
     if receipt is None:
-        return Check("log", None, "No log receipt was given, so whether the credential was published in govflow's transparency log was not checked.")
+        return Check(
+            "log", None, "No log receipt was given, so whether the credential was published in govflow's transparency log was not checked.", "log_unchecked"
+        )
     try:
         if not isinstance(receipt, dict):
             raise ValueError("the receipt is not a JSON object")
@@ -291,20 +326,22 @@ def _check_log(credential: dict[str, Any], receipt: Any, key_history: Any) -> Ch
             _key_standing(key_history, public_key, PURPOSE_LOG, signed_at)
         verify_inclusion(leaf_index, tree_size, credential_leaf(credential), path, tree_head_root(sth))
     except (TreeHeadError, NoteError) as error:
-        return Check("log", False, f"The log's signed tree head cannot be trusted: {error}.")
+        return Check("log", False, f"The log's signed tree head cannot be trusted: {error}.", "log_head_untrusted", {"detail": str(error)})
     except ProofError as error:
-        return Check("log", False, f"The credential is not in the log where the receipt says: {error}.")
+        return Check("log", False, f"The credential is not in the log where the receipt says: {error}.", "log_not_included", {"detail": str(error)})
     except rfc8785.CanonicalizationError as error:
-        return Check("log", False, f"The credential cannot be canonicalised to compute its log entry: {error}.")
+        return Check("log", False, f"The credential cannot be canonicalised to compute its log entry: {error}.", "log_not_canonical", {"detail": str(error)})
     except (ValueError, OverflowError, OSError) as error:
         # OverflowError and OSError: a timestamp that fits 64 bits can still lie beyond what a calendar can show.
-        return Check("log", False, f"The receipt cannot be used: {error}.")
+        return Check("log", False, f"The receipt cannot be used: {error}.", "receipt_unusable", {"detail": str(error)})
     vouched = " by a log key listed in the key history" if key_history is not None else ""
     return Check(
         "log",
         True,
         f"The credential is entry {leaf_index} of govflow's transparency log; "
         f"the log head of {tree_size} entries that includes it was signed{vouched} on {_format_time(signed_at)}.",
+        "log_included",
+        {"index": leaf_index, "size": tree_size, "signed": _format_time(signed_at), "vouched": key_history is not None},
     )
 
 
@@ -322,8 +359,9 @@ def verify_offline(
 ) -> Report:
     """Verify a credential with whatever of the key history, status list and log receipt is given."""
     if not isinstance(credential, dict):
-        skipped = [Check(name, None, "Not checked, because the credential is not a JSON object.") for name in ("key", "revocation", "log")]
-        return Report([Check("signature", False, "The credential is not a JSON object, so it cannot be a credential."), *skipped])
+        unchecked = "Not checked, because the credential is not a JSON object."
+        skipped = [Check(name, None, unchecked, "skipped_not_object") for name in ("key", "revocation", "log")]
+        return Report([Check("signature", False, "The credential is not a JSON object, so it cannot be a credential.", "not_object"), *skipped])
     return Report(
         [
             _check_signature(credential),

@@ -13,14 +13,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import public
+from ..engine import EngineError
 from ..extensions import db
-from ..instances.services import can_view_instance, get_registry
+from ..i18n import tr
+from ..instances.services import can_view_instance, get_engine, get_registry
 from . import log, merkle, tiles
 from .forms import VerifyForm
 from .keys import key_history
 from .models import Attestation, LogEntry, TreeHead
 from .services import credential_of, find_attestation, status_list_document, status_list_text
 from .verify import verify_offline
+from .wording import check_label, check_message
 
 bp = Blueprint("attestations", __name__)
 MAX_VERIFY_BYTES = 256 * 1024
@@ -104,7 +107,23 @@ def show(uid: str):
     :raise 403: when its subject is not public and the user may not see it. :raise 404: unknown id.
     """
     attestation = _load(uid)
-    return render_template("attestations/show.html", a=attestation, credential=credential_of(attestation))
+    credential = credential_of(attestation)
+    return render_template("attestations/show.html", a=attestation, credential=credential, act=attested_act(credential.get("credentialSubject") or {}))
+
+
+def attested_act(subject: dict) -> dict[str, str]:
+    """The attested step in people's words: the titles of its workflow and of the states it moved between (the
+    credential records their keys). Empty titles when that workflow version is no longer loaded."""
+    try:
+        definition = get_engine().definition(str(subject.get("workflow")), subject.get("definitionVersion"))
+    except EngineError:
+        return {"workflow": "", "from_state": "", "to_state": ""}
+
+    def state_title(name) -> str:
+        state = definition.states.get(name)
+        return tr(state.title) if state is not None else ""
+
+    return {"workflow": tr(definition.title), "from_state": state_title(subject.get("fromState")), "to_state": state_title(subject.get("toState"))}
 
 
 @bp.get("/attestations/<uid>.json")
@@ -293,7 +312,8 @@ def verify():
         status = 422 if error else 200
     elif form.is_submitted():
         status = 422
-    return render_template("attestations/verify.html", form=form, report=report, error=error), status
+    page = render_template("attestations/verify.html", form=form, report=report, error=error, check_label=check_label, check_message=check_message)
+    return page, status
 
 
 def server_side_report(document: dict):

@@ -12,6 +12,7 @@ from flask import current_app
 from ..config import PROJECT_ROOT
 from ..engine import EngineError
 from ..extensions import db
+from ..i18n import tr
 from .definitions import CharterDef, load_charters
 from .models import CharterRecord
 
@@ -60,6 +61,28 @@ def load_catalog(paths: list[str | Path], base: Path | None = None) -> CharterCa
 def get_catalog() -> CharterCatalog:
     """The charter catalogue of the current app."""
     return current_app.extensions["govflow.charters"]
+
+
+def _charter(charter: CharterDef | str | None, version: int | None) -> CharterDef | None:
+    return charter if isinstance(charter, CharterDef) or charter is None else get_catalog().get(charter, version)
+
+
+def charter_title(charter: CharterDef | str | None, version: int | None = None) -> str:
+    """A charter's title in the current language (``charter`` is a CharterDef, or a slug with its version); the
+    slug when no such charter is loaded. Templates use it as the ``charter_title`` filter: people read titles, not slugs."""
+    found = _charter(charter, version)
+    return tr(found.title) if found is not None else str(charter or "")
+
+
+def item_title(key: str, charter: CharterDef | str | None, version: int | None = None) -> str:
+    """The title, in the current language, of pillar or theme ``key`` of a charter (a CharterDef, or a slug with its
+    version), with its code when it has one; the key itself when the charter has no such item. Templates use it as
+    the ``item_title`` filter (``c.pillar|item_title(c.charter, c.charter_version)``): people read titles, not keys."""
+    found = _charter(charter, version)
+    item = found.item(key) if found is not None else None
+    if item is None:
+        return key
+    return f"{item.code} — {tr(item.title)}" if item.code else tr(item.title)
 
 
 def _digest(charter: CharterDef) -> str:

@@ -19,7 +19,7 @@ from ..organisations.models import Organisation
 from ..organisations.uploads import inspect_upload, read_limited
 from ..web import int_arg
 from . import services
-from .catalog import get_catalog
+from .catalog import charter_title, get_catalog, item_title
 from .charts import maturity_chart_svg
 from .forms import (
     CommitmentForm,
@@ -35,6 +35,9 @@ from .forms import (
 from .models import Commitment, Evidence, Signature
 
 bp = Blueprint("charters", __name__)
+# People read titles, never keys: ``c.pillar|item_title(c.charter, c.charter_version)``, ``s.charter|charter_title(v)``.
+bp.add_app_template_filter(item_title, "item_title")
+bp.add_app_template_filter(charter_title, "charter_title")
 
 
 _run_form = run_form

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar, cast
 
 from transitions import State
@@ -18,6 +18,10 @@ from transitions.extensions.diagrams import GraphMachine
 from .definitions import Definition, StateDef, TransitionDef
 
 ACTIVE_STYLE = "active"
+# Where a step open to the person looking leads (the instance page draws the steps they may take now apart).
+OPEN_STYLE = "open"
+# Appended to the label of an arrow the person looking may take now: Mermaid's state diagrams style no arrow.
+OPEN_MARK = " ✓"
 # Diagram node ids get a prefix because Mermaid reads some valid state names (note, style, class, click, default)
 # as keywords and fails on the whole diagram; labels keep the plain names.
 NODE_PREFIX = "n_"
@@ -28,6 +32,7 @@ NODE_PREFIX = "n_"
 _MERMAID_NODE_STYLES: dict[str, str | dict[str, Any]] = {
     "default": {"fillcolor": "#ffffff", "color": "#1f2937", "stroke": "#4b5563", "stroke-width": "1px"},
     ACTIVE_STYLE: {"fillcolor": "#fde68a", "color": "#111827", "stroke": "#b45309", "stroke-width": "3px", "font-weight": "bold"},
+    OPEN_STYLE: {"fillcolor": "#dcfce7", "color": "#14532d", "stroke": "#15803d", "stroke-width": "2px", "stroke-dasharray": "5 3"},
 }
 
 
@@ -74,18 +79,23 @@ class CacheInfo(NamedTuple):
 
 
 class _Cache:
-    """Graph machines per (engine, name, version) and drawings per (engine, name, version, highlight)."""
+    """Graph machines per (engine, name, version) and drawings per (engine, name, version, highlight, open steps)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._machines: dict[tuple[GraphEngine, str, int], tuple[Definition, GraphMachine]] = {}
-        self._drawings: dict[tuple[GraphEngine, str, int, str | None], str] = {}
+        self._drawings: dict[tuple[GraphEngine, str, int, str | None, frozenset[str]], str] = {}
 
     def get(
-        self, engine: GraphEngine, definition: Definition, highlight: str | None, draw: Callable[[GraphMachine, Definition, str | None], _Drawing]
+        self,
+        engine: GraphEngine,
+        definition: Definition,
+        highlight: str | None,
+        draw: Callable[[GraphMachine, Definition, str | None, frozenset[str]], _Drawing],
+        open_steps: frozenset[str] = frozenset(),
     ) -> _Drawing:
         key: tuple[GraphEngine, str, int] = (engine, definition.name, definition.version)
-        drawing_key = (*key, highlight)
+        drawing_key = (*key, highlight, open_steps)
         with self._lock:
             built = self._machines.get(key)
             # Definitions are immutable, but Engine.add may replace a version with another object (tests do):
@@ -97,7 +107,7 @@ class _Cache:
                     del self._drawings[k]
             elif drawing_key in self._drawings:
                 return self._drawings[drawing_key]
-        drawing = draw(built[1], definition, highlight)
+        drawing = draw(built[1], definition, highlight, open_steps)
         with self._lock:
             # None (Graphviz failed to run) is not cached: the next request tries again.
             if drawing is not None and self._machines.get(key) is built:
@@ -170,30 +180,58 @@ def _title(definition: Definition) -> str:
     return f"{definition.name} v{definition.version}"
 
 
-def _check_highlight(definition: Definition, highlight: str | None) -> None:
-    # Also keeps the cache bounded by the number of states.
+def _check_highlight(definition: Definition, highlight: str | None, open_steps: frozenset[str] = frozenset()) -> None:
+    # Also keeps the cache bounded by the number of states (and of the subsets of the steps leaving each).
     if highlight is not None and highlight not in definition.states:
         raise ValueError(f"'{highlight}' is not a state of workflow '{definition.name}' version {definition.version}")
+    if open_steps:
+        leaving = {t.trigger for t in definition.transitions_from(highlight)} if highlight is not None else set()
+        unknown = sorted(open_steps - leaving)
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: no such step leaves state '{highlight}' of workflow '{definition.name}' version {definition.version}")
 
 
-def _draw_mermaid(machine: GraphMachine, definition: Definition, highlight: str | None) -> str:
+def _mark_open_steps(lines: list[str], definition: Definition, highlight: str, open_steps: frozenset[str]) -> list[str]:
+    """Append ``OPEN_MARK`` to the labels of the open steps on the arrows leaving ``highlight`` (the library joins the
+    labels of the steps between the same two states with `` | ``; each label starts with its trigger)."""
+    prefix = f"{_node(highlight)} --> "
+    out = []
+    for line in lines:
+        head, sep, labels = line.partition(": ")
+        if sep and head.strip().startswith(prefix):
+            labels = " | ".join(label + OPEN_MARK if label.split(" ", 1)[0] in open_steps else label for label in labels.split(" | "))
+            line = head + sep + labels
+        out.append(line)
+    return out
+
+
+def _draw_mermaid(machine: GraphMachine, definition: Definition, highlight: str | None, open_steps: frozenset[str]) -> str:
     graph = machine.graph_cls(machine)
     if highlight is not None:
+        for t in definition.transitions_from(highlight):
+            if t.trigger in open_steps and t.dest != highlight:
+                graph.set_node_style(_node(t.dest), OPEN_STYLE)
         graph.set_node_style(_node(highlight), ACTIVE_STYLE)
     # The engine writes the title verbatim as front matter between '---' lines: as a YAML mapping it becomes the
     # diagram's title (Mermaid ignores a bare string). Names are identifiers, so nothing needs quoting.
     source = graph.get_graph(title=f"title: {_title(definition)}").draw(None)
     assert source is not None  # with no file name, the Mermaid engine returns the diagram's source
     lines = source.splitlines()
+    if highlight is not None and open_steps:
+        lines = _mark_open_steps(lines, definition, highlight, open_steps)
     # The flat Mermaid graph ignores final states (only the nested one draws them): add Mermaid's end marker.
     lines.extend(f"  {_node(s.name)} --> [*]" for s in definition.states.values() if s.final)
     return "\n".join(lines) + "\n"
 
 
-def mermaid(definition: Definition, highlight: str | None = None) -> str:
-    """Mermaid ``stateDiagram-v2`` source of ``definition``, with state ``highlight`` marked as current (cached)."""
-    _check_highlight(definition, highlight)
-    return _cache.get("mermaid", definition, highlight, _draw_mermaid)
+def mermaid(definition: Definition, highlight: str | None = None, open_steps: Iterable[str] = ()) -> str:
+    """Mermaid ``stateDiagram-v2`` source of ``definition``, with state ``highlight`` marked as current (cached).
+
+    ``open_steps`` names the steps leaving ``highlight`` that the person looking may take now: their arrows' labels end
+    with ``OPEN_MARK`` and the states they lead to are drawn in the ``open`` style; any other step is drawn as usual."""
+    steps = frozenset(open_steps)
+    _check_highlight(definition, highlight, steps)
+    return _cache.get("mermaid", definition, highlight, _draw_mermaid, steps)
 
 
 def graphviz_available() -> bool:
@@ -205,7 +243,7 @@ def graphviz_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def _draw_svg(machine: GraphMachine, definition: Definition, highlight: str | None) -> str | None:
+def _draw_svg(machine: GraphMachine, definition: Definition, highlight: str | None, open_steps: frozenset[str]) -> str | None:
     import graphviz
 
     graph = machine.graph_cls(machine)

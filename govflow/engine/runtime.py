@@ -218,20 +218,28 @@ class Engine:
 
     def available(self, instance: Instance, actor: Any) -> list[TransitionDef]:
         """The transitions ``actor`` may fire now (inputs aside); system-only ones are never offered."""
+        return [t for t, reason in self.options(instance, actor) if reason is None]
+
+    def options(self, instance: Instance, actor: Any) -> list[tuple[TransitionDef, str | None]]:
+        """Each transition from the current state that ``actor``'s roles allow (system-only ones only to the system),
+        with None when it may be fired now (inputs aside) or the sentence of the first guard refusing it."""
         definition = self.definition_of(instance)
-        out = []
+        out: list[tuple[TransitionDef, str | None]] = []
         for t in definition.transitions_from(getattr(instance, STATE_ATTRIBUTE)):
             if t.system_only and actor is not SYSTEM:
                 continue
-            try:
-                if t.accepts:
-                    # Its guards may be satisfied by an optional input given with the step: they run when it is fired.
-                    self._authorise(instance, actor, t)
-                else:
-                    self.check(instance, t.trigger, actor)
-            except EngineError:
+            if not self.may_act(instance, actor, t):
                 continue
-            out.append(t)
+            reason: str | None = None
+            # A step accepting optional inputs may have its guards satisfied by one given with it: they run when fired.
+            if not t.accepts:
+                try:
+                    self._run_guards(instance, actor, t, definition, {})
+                except GuardFailed as exc:
+                    reason = str(exc.reason)
+                except EngineError as exc:
+                    reason = exc.sentence
+            out.append((t, reason))
         return out
 
     def may_act(self, instance: Instance, actor: Any, transition: TransitionDef) -> bool:

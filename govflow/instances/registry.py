@@ -248,3 +248,20 @@ INPUT_LABELS = {
     "evidence_url": _l("Evidence (web address)"),
     "conditions": _l("Conditions (one per line)"),
 }
+
+# The same inputs as the history shows them, once given (a step's comment, reason, web address...).
+HISTORY_LABELS = {
+    "comment": _l("Comment"),
+    "reason": _l("Reason"),
+    "reasons": _l("Reasons"),
+    "rationale": _l("Rationale"),
+    "evidence_url": _l("Evidence"),
+    "url": _l("Web address"),
+    "conditions": _l("Conditions"),
+}
+
+
+def history_label(name: str) -> str:
+    """An input's name as the history of an item shows it, in the reader's language."""
+    label = HISTORY_LABELS.get(name)
+    return str(label) if label is not None else name.replace("_", " ")

@@ -230,11 +230,22 @@ def preload_subjects(instances: list[WorkflowInstance]) -> None:
             prime(instance, kind, rows.get(instance.id))
 
 
-def available_transitions(user: Any, instance: WorkflowInstance) -> list[TransitionDef]:
-    """The transitions ``user`` may fire now on ``instance``."""
+def transition_options(user: Any, instance: WorkflowInstance) -> list[tuple[TransitionDef, str | None]]:
+    """Each step from ``instance``'s state that ``user``'s roles allow, with None when they may take it now or the
+    sentence of the guard refusing it (translated, as the guard words it). Steps of other roles are not listed."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
-    return get_engine().available(instance, user)
+    return get_engine().options(instance, user)
+
+
+def available_transitions(user: Any, instance: WorkflowInstance) -> list[TransitionDef]:
+    """The transitions ``user`` may fire now on ``instance``."""
+    return [t for t, reason in transition_options(user, instance) if reason is None]
+
+
+def blocked_steps(options: list[tuple[TransitionDef, str | None]]) -> list[tuple[TransitionDef, str]]:
+    """The steps of ``options`` (from ``transition_options``) a guard refuses, with its sentence."""
+    return [(t, reason) for t, reason in options if reason is not None]
 
 
 def can_view_instance(user: Any, instance: WorkflowInstance) -> bool:

@@ -15,7 +15,7 @@ from ..i18n import tr
 from .forms import transition_form
 from .models import WorkflowInstance
 from .services import (
-    available_transitions,
+    blocked_steps,
     can_view_instance,
     fire_transition,
     get_engine,
@@ -23,6 +23,7 @@ from .services import (
     instance_counts,
     instance_history,
     lock_instance,
+    transition_options,
 )
 
 bp = Blueprint("instances", __name__)
@@ -70,8 +71,9 @@ def render_instance(instance: WorkflowInstance, status: int = 200, error: str | 
     engine = get_engine()
     registry = get_registry()
     d = engine.definition_of(instance)
+    options = transition_options(current_user, instance)
     forms = []
-    for t in available_transitions(current_user, instance):
+    for t in (t for t, reason in options if reason is None):
         if failed_form is not None and failed_form._prefix == f"{t.trigger}-":
             forms.append((t, failed_form))
         else:
@@ -86,11 +88,13 @@ def render_instance(instance: WorkflowInstance, status: int = 200, error: str | 
         d=d,
         history=instance_history(instance),
         forms=forms,
+        blocked=blocked_steps(options),
         subject_template=subject.template if subject else None,
         subject=shown,
         can=shown.get("can"),
         error=error,
-        diagram_source=mermaid(d, instance.status),
+        diagram_source=mermaid(d, instance.status, [t.trigger for t, _form in forms]),
+        open_steps=len(forms),
         panels=[(template, load(instance)) for template, load in registry.panels],
     ), status
 

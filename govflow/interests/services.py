@@ -20,6 +20,12 @@ from ..uniques import expect_duplicate
 from .models import InterestDeclaration
 
 RELATIONS = ("works_for", "advises", "funds", "funded_by")
+# The reason an automatic recusal or exclusion records (and the log commits to): one language-independent English
+# sentence, so what is stored does not depend on who happened to trigger it; ``interest_reason`` words it for readers.
+CONFLICT_REASON = "Declared interest ({relation}) in {org}."
+_STORED_REASON = re.compile(r"^Declared interest \((?P<relation>works for|advises|funds|funded by)\) in (?P<org>.+)\.$", re.DOTALL)
+# Reasons stored in French before they were stored in one language.
+_STORED_REASON_FR = re.compile(r"^Intérêt déclaré envers (?P<org>.+) \((?P<relation>works for|advises|funds|funded by)\)\.$", re.DOTALL)
 
 
 class InterestError(Refused):
@@ -109,7 +115,7 @@ def _checker(declaration: InterestDeclaration | None) -> Callable[[list[str]], s
             names.setdefault(_norm(name), name)
         for key, relation in interests:
             if key in names:
-                return _("Declared interest (%(relation)s) in %(org)s.", relation=relation.replace("_", " "), org=names[key])
+                return CONFLICT_REASON.format(relation=relation.replace("_", " "), org=names[key])
         return None
 
     return check
@@ -118,3 +124,20 @@ def _checker(declaration: InterestDeclaration | None) -> Callable[[list[str]], s
 def declared_interest(user_id: int, organisations: list[str]) -> str | None:
     """Why ``user_id``'s current declaration of interests conflicts with one of ``organisations`` (by name), or None."""
     return interest_checker(user_id)(organisations)
+
+
+def relation_label(relation: str) -> str:
+    """A declared relation (``RELATIONS``) in the reader's language."""
+    labels = {"works_for": _("works for"), "advises": _("advises"), "funds": _("funds"), "funded_by": _("funded by")}
+    return labels.get(relation.replace(" ", "_"), relation)
+
+
+def interest_reason(reason: str | None) -> str:
+    """A recorded recusal or exclusion reason in the reader's language: the declared-interest sentence that automatic
+    ones store is worded anew; a reason a person wrote is shown as written."""
+    if not reason:
+        return reason or ""
+    match = _STORED_REASON.match(reason) or _STORED_REASON_FR.match(reason)
+    if match is None:
+        return reason
+    return _("Declared interest (%(relation)s) in %(org)s.", relation=relation_label(match["relation"]), org=match["org"])

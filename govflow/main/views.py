@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..access import public, signed_in
 from ..extensions import db
 from ..instances.deadlines import reminders_for
-from ..instances.services import available_transitions, get_registry, preload_subjects, waiting_on
+from ..instances.services import blocked_steps, get_registry, preload_subjects, transition_options, waiting_on
 from ..web import page_arg
 
 bp = Blueprint("main", __name__)
@@ -32,10 +32,13 @@ def dashboard():
     """What waits on the signed-in user: instances where they may take a step now."""
     page = waiting_on(current_user, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
     preload_subjects(page.items)  # one query per kind of subject; the guards below then ask nothing per item of it
-    actions = {i.id: available_transitions(current_user, i) for i in page.items}
+    options = {i.id: transition_options(current_user, i) for i in page.items}
+    actions = {item_id: [t for t, reason in steps if reason is None] for item_id, steps in options.items()}
+    # Why an item with no step open waits on the user: the first guard's sentence (the guards above have run already).
+    blocked = {item_id: next((reason for _t, reason in blocked_steps(steps)), None) for item_id, steps in options.items()}
     reminders = reminders_for([i.id for i in page.items])
     sections = [(template, load(current_user)) for template, load in get_registry().inbox_sections]
-    return render_template("main/dashboard.html", page=page, actions=actions, reminders=reminders, sections=sections)
+    return render_template("main/dashboard.html", page=page, actions=actions, blocked=blocked, reminders=reminders, sections=sections)
 
 
 @bp.get("/favicon.ico")

@@ -18,9 +18,11 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import filetype
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..engine import Refused
 
@@ -33,13 +35,13 @@ class Kind:
 
     key: str
     label: str
-    noun: str  # with its article, to say "the file's content is not <noun>"
+    noun: str  # translatable (lazy), with its article, to say "the file's content is not <noun>"
     mime: str
     extension: str
     name_endings: frozenset[str]
 
 
-def _kind(key: str, label: str, noun: str, mime: str, *endings: str) -> Kind:
+def _kind(key: str, label: str, noun: Any, mime: str, *endings: str) -> Kind:
     return Kind(key, label, noun, mime, endings[0], frozenset(endings))
 
 
@@ -51,17 +53,17 @@ _XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ALLOWED: dict[str, Kind] = {
     kind.key: kind
     for kind in (
-        _kind("pdf", "PDF", "a PDF", "application/pdf", "pdf"),
-        _kind("png", "PNG image", "a PNG image", "image/png", "png"),
-        _kind("jpeg", "JPEG image", "a JPEG image", "image/jpeg", "jpg", "jpeg", "jpe", "jfif"),
-        _kind("webp", "WebP image", "a WebP image", "image/webp", "webp"),
-        _kind("odt", "OpenDocument text", "an OpenDocument text", _ODT_MIME, "odt"),
-        _kind("ods", "OpenDocument spreadsheet", "an OpenDocument spreadsheet", _ODS_MIME, "ods"),
-        _kind("docx", "Word document", "a Word document (.docx)", _DOCX_MIME, "docx"),
-        _kind("xlsx", "Excel workbook", "an Excel workbook (.xlsx)", _XLSX_MIME, "xlsx"),
-        _kind("text", "Plain text", "plain text", "text/plain", "txt", "text"),
-        _kind("csv", "CSV", "CSV text", "text/csv", "csv"),
-        _kind("markdown", "Markdown", "Markdown text", "text/markdown", "md", "markdown"),
+        _kind("pdf", "PDF", _l("a PDF"), "application/pdf", "pdf"),
+        _kind("png", "PNG image", _l("a PNG image"), "image/png", "png"),
+        _kind("jpeg", "JPEG image", _l("a JPEG image"), "image/jpeg", "jpg", "jpeg", "jpe", "jfif"),
+        _kind("webp", "WebP image", _l("a WebP image"), "image/webp", "webp"),
+        _kind("odt", "OpenDocument text", _l("an OpenDocument text"), _ODT_MIME, "odt"),
+        _kind("ods", "OpenDocument spreadsheet", _l("an OpenDocument spreadsheet"), _ODS_MIME, "ods"),
+        _kind("docx", "Word document", _l("a Word document (.docx)"), _DOCX_MIME, "docx"),
+        _kind("xlsx", "Excel workbook", _l("an Excel workbook (.xlsx)"), _XLSX_MIME, "xlsx"),
+        _kind("text", "Plain text", _l("plain text"), "text/plain", "txt", "text"),
+        _kind("csv", "CSV", _l("CSV text"), "text/csv", "csv"),
+        _kind("markdown", "Markdown", _l("Markdown text"), "text/markdown", "md", "markdown"),
     )
 }
 
@@ -80,14 +82,14 @@ _CODE_ENDINGS = frozenset(
 
 # Magic numbers of things that run, named for the refusal message; filetype knows the first ones, not the Mach-O ones.
 _CODE_BY_MAGIC_MIME = {
-    "application/x-msdownload": "a Windows program",
-    "application/x-executable": "a Linux program",
-    "application/wasm": "a WebAssembly program",
-    "application/x-shockwave-flash": "a Flash animation",
-    "application/x-google-chrome-extension": "a browser extension",
-    "application/x-deb": "a software package",
-    "application/x-rpm": "a software package",
-    "application/vnd.ms-cab-compressed": "a Windows installer cabinet",
+    "application/x-msdownload": _l("a Windows program"),
+    "application/x-executable": _l("a Linux program"),
+    "application/wasm": _l("a WebAssembly program"),
+    "application/x-shockwave-flash": _l("a Flash animation"),
+    "application/x-google-chrome-extension": _l("a browser extension"),
+    "application/x-deb": _l("a software package"),
+    "application/x-rpm": _l("a software package"),
+    "application/vnd.ms-cab-compressed": _l("a Windows installer cabinet"),
 }
 _MACHO_MAGICS = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 
@@ -147,7 +149,7 @@ class CheckedUpload:
 @dataclass(frozen=True)
 class _Detection:
     kind: Kind | None
-    looks_like: str  # for refusals: what the content appears to be
+    looks_like: Any  # for refusals (translatable): what the content appears to be
     runs_code: bool = False
 
 
@@ -168,9 +170,9 @@ def read_limited(stream: BinaryIO, max_bytes: int) -> bytes:
 def inspect_upload(data: bytes, filename: str, max_bytes: int) -> CheckedUpload:
     """Check an upload by its content and size; raise UploadRefused with a plain sentence if it is not acceptable."""
     if not data:
-        raise UploadRefused("The file is empty.")
+        raise UploadRefused(_("The file is empty."))
     if len(data) > max_bytes:
-        raise UploadRefused(f"The file is larger than the limit of {_megabytes(max_bytes)} MB.")
+        raise UploadRefused(_("The file is larger than the limit of %(size)s MB.", size=_megabytes(max_bytes)))
     display_name = _display_name(filename)
     ending = PurePosixPath(display_name).suffix.lower().removeprefix(".")
     detected = _detect(data)
@@ -180,17 +182,35 @@ def inspect_upload(data: bytes, filename: str, max_bytes: int) -> CheckedUpload:
         kind = next((k for k in _TEXT_KINDS if ending in k.name_endings), ALLOWED["text"])
     claimed = _BY_NAME_ENDING.get(ending)
     if claimed is not None and claimed != kind:
-        found = f"it looks like {detected.looks_like}" if kind is None else f"it is {kind.noun}"
-        raise UploadRefused(f"The file's content is not {claimed.noun} although its name ends in .{ending}: {found}.")
+        if kind is None:
+            sentence = _(
+                "The file's content is not %(expected)s although its name ends in .%(ending)s: it looks like %(found)s.",
+                expected=claimed.noun,
+                ending=ending,
+                found=detected.looks_like,
+            )
+        else:
+            sentence = _(
+                "The file's content is not %(expected)s although its name ends in .%(ending)s: it is %(found)s.",
+                expected=claimed.noun,
+                ending=ending,
+                found=kind.noun,
+            )
+        raise UploadRefused(sentence)
     if detected.runs_code:
-        raise UploadRefused(f"Programs, scripts, web pages and SVG images are not accepted as evidence: this file looks like {detected.looks_like}.")
+        raise UploadRefused(
+            _("Programs, scripts, web pages and SVG images are not accepted as evidence: this file looks like %(found)s.", found=detected.looks_like)
+        )
     if kind is None:
         raise UploadRefused(
-            f"This kind of file is not accepted as evidence (it looks like {detected.looks_like}). Send a PDF, a PNG, JPEG or WebP image, "
-            "an OpenDocument or Word/Excel document, or plain text, CSV or Markdown."
+            _(
+                "This kind of file is not accepted as evidence (it looks like %(found)s). Send a PDF, a PNG, JPEG or WebP image, "
+                "an OpenDocument or Word/Excel document, or plain text, CSV or Markdown.",
+                found=detected.looks_like,
+            )
         )
     if ending in _CODE_ENDINGS:
-        raise UploadRefused(f"Files whose name ends in .{ending} can run code when opened and are not accepted as evidence.")
+        raise UploadRefused(_("Files whose name ends in .%(ending)s can run code when opened and are not accepted as evidence.", ending=ending))
     _refuse_markup(data, kind)
     _parse_whole(data, kind)
     return CheckedUpload(
@@ -215,9 +235,11 @@ def _refuse_markup(data: bytes, kind: Kind) -> None:
     lowered = data.lower()
     found = next((m for m in _MARKUP_MARKERS if m in lowered), None)
     if found is not None:
-        raise UploadRefused(f"The file carries web-page or script markup ({found.decode()}…), which a browser could run: it is not accepted as evidence.")
+        raise UploadRefused(
+            _("The file carries web-page or script markup (%(marker)s…), which a browser could run: it is not accepted as evidence.", marker=found.decode())
+        )
     if kind.key == "pdf" and _PDF_ACTIONS.search(data):
-        raise UploadRefused("The PDF carries a script or an action that launches a program: it is not accepted as evidence.")
+        raise UploadRefused(_("The PDF carries a script or an action that launches a program: it is not accepted as evidence."))
 
 
 def _parse_whole(data: bytes, kind: Kind) -> None:
@@ -230,11 +252,11 @@ def _parse_whole(data: bytes, kind: Kind) -> None:
         try:
             reader = PdfReader(io.BytesIO(data), strict=True)
             if len(reader.pages) < 1:
-                raise UploadRefused("The PDF has no page.")
+                raise UploadRefused(_("The PDF has no page."))
             for page in reader.pages:
                 page.get_contents()
         except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, zlib.error) as error:
-            raise UploadRefused(f"The PDF cannot be read as a whole ({type(error).__name__}): send the file exactly as exported.") from None
+            raise UploadRefused(_("The PDF cannot be read as a whole (%(error)s): send the file exactly as exported.", error=type(error).__name__)) from None
     elif kind.key in ("png", "jpeg", "webp"):
         import warnings
 
@@ -246,14 +268,16 @@ def _parse_whole(data: bytes, kind: Kind) -> None:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(io.BytesIO(data)) as image:
                     if image.format != formats[kind.key]:
-                        raise UploadRefused(f"The image is not {kind.noun} inside.")
+                        raise UploadRefused(_("The image is not %(expected)s inside.", expected=kind.noun))
                     image.verify()
                 with Image.open(io.BytesIO(data)) as image:
                     image.load()  # decodes every pixel: a truncated or damaged image fails here
         except UploadRefused:
             raise
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
-            raise UploadRefused(f"The image cannot be decoded as a whole ({type(error).__name__}): send the file exactly as exported.") from None
+            raise UploadRefused(
+                _("The image cannot be decoded as a whole (%(error)s): send the file exactly as exported.", error=type(error).__name__)
+            ) from None
 
 
 def storage_path(root: Path, sha256: str, extension: str) -> Path:
@@ -324,7 +348,7 @@ def _detect(data: bytes) -> _Detection:
     if data.startswith(_ZIP_MAGIC):
         return _detect_zip(data)
     if data.startswith(_MACHO_MAGICS):
-        return _Detection(None, "a macOS program", runs_code=True)
+        return _Detection(None, _l("a macOS program"), runs_code=True)
     guess = filetype.guess(data)
     if guess is not None:
         if guess.mime in _BY_MAGIC_MIME:
@@ -332,12 +356,12 @@ def _detect(data: bytes) -> _Detection:
             return _Detection(kind, kind.noun)
         if guess.mime in _CODE_BY_MAGIC_MIME:
             return _Detection(None, _CODE_BY_MAGIC_MIME[guess.mime], runs_code=True)
-        return _Detection(None, f"a .{guess.extension} file")
+        return _Detection(None, _l("a .%(extension)s file", extension=guess.extension))
     return _detect_text(data)
 
 
 def _detect_zip(data: bytes) -> _Detection:
-    not_a_document = _Detection(None, "a ZIP archive that is not an OpenDocument, Word or Excel document")
+    not_a_document = _Detection(None, _l("a ZIP archive that is not an OpenDocument, Word or Excel document"))
     try:
         # Only the central directory is parsed here, and at most a few KB of one member are inflated below.
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -356,7 +380,7 @@ def _detect_zip(data: bytes) -> _Detection:
                 # A substring test, not an XML parse: no entity expansion, and a truncated read is still conclusive.
                 return _known_document(next((kind for main, kind in _OOXML_MAIN.items() if main in head), None), not_a_document)
     except _ZIP_ERRORS:
-        return _Detection(None, "a damaged or encrypted ZIP archive")
+        return _Detection(None, _l("a damaged or encrypted ZIP archive"))
     return not_a_document
 
 
@@ -367,20 +391,20 @@ def _known_document(kind: Kind | None, otherwise: _Detection) -> _Detection:
 def _detect_text(data: bytes) -> _Detection:
     head = data[:_SNIFF_WINDOW].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
     if head.startswith(b"#!"):
-        return _Detection(None, "a script", runs_code=True)
+        return _Detection(None, _l("a script"), runs_code=True)
     if head.startswith(b"<") and b"<svg" in head:
-        return _Detection(None, "an SVG image, which can carry scripts", runs_code=True)
+        return _Detection(None, _l("an SVG image, which can carry scripts"), runs_code=True)
     if head.startswith(b"<?xml"):
-        return _Detection(None, "an XML document, which a browser may run as a page", runs_code=True)
+        return _Detection(None, _l("an XML document, which a browser may run as a page"), runs_code=True)
     if any(head.startswith(start) and head[len(start) : len(start) + 1] in _TAG_ENDS for start in _HTML_STARTS):
-        return _Detection(None, "a web page (HTML)", runs_code=True)
+        return _Detection(None, _l("a web page (HTML)"), runs_code=True)
     if b"\x00" in data:
-        return _Detection(None, "binary data (it contains NUL bytes)")
+        return _Detection(None, _l("binary data (it contains NUL bytes)"))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return _Detection(None, "binary data or text that is not UTF-8")
+        return _Detection(None, _l("binary data or text that is not UTF-8"))
     controls = sum(1 for _ in _CONTROL.finditer(text))
     if controls > len(text) * _MAX_CONTROL_SHARE:
-        return _Detection(None, "binary data (too many control characters)")
+        return _Detection(None, _l("binary data (too many control characters)"))
     return _Detection(ALLOWED["text"], ALLOWED["text"].noun)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from ..attestations.models import Attestation
 from ..charters.models import Commitment, Signature
 from ..extensions import db
-from ..instances.models import WorkflowInstance
+from ..instances.models import InstanceHistory, WorkflowInstance
 from ..organisations.models import Organisation
 
 # Stable column names of the CSV and JSON downloads (documented in docs/register.md; add, never rename).
@@ -32,6 +33,8 @@ COLUMNS = [
     "commitment_statement",
     "commitment_attestation",
     "commitment_attestation_revoked",
+    "commitment_withdrawn_at",
+    "commitment_withdrawal_reason",
 ]
 # Drafts are private; a draft withdrawn with its signature was never declared, so it stays private too.
 PUBLIC_COMMITMENT = sa.and_(WorkflowInstance.status != "draft", Commitment.statement != "")
@@ -52,14 +55,23 @@ class RegisterFilters:
         return {k: v for k, v in self.__dict__.items() if v}
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    """When a commitment was withdrawn and the reason given (the withdraw step's history row: a public act)."""
+
+    at: datetime
+    reason: str
+
+
 @dataclass
 class RegisterEntry:
-    """One signature with its public commitments and the attestations shown beside them."""
+    """One signature with its public commitments, their withdrawals and the attestations shown beside them."""
 
     signature: Signature
     status: str
     commitments: list[tuple[Commitment, str]] = field(default_factory=list)
     attestations: dict[int, Attestation] = field(default_factory=dict)
+    withdrawals: dict[int, Withdrawal] = field(default_factory=dict)  # by commitment id
 
 
 def _signatures_query(filters: RegisterFilters) -> sa.Select:
@@ -109,15 +121,22 @@ def load_entries(signature_ids: list[int]) -> list[RegisterEntry]:
         .options(sa.orm.joinedload(Signature.organisation), sa.orm.lazyload(Signature.instance))
     ).all()
     entries = {s.id: RegisterEntry(s, status) for s, status in rows}
-    commitments = db.session.execute(
-        sa.select(Commitment, WorkflowInstance.status)
+    # A withdrawn commitment's withdraw step (withdrawn is final: one row at most), read in the same query.
+    withdrawn = sa.orm.aliased(InstanceHistory)
+    found = db.session.execute(
+        sa.select(Commitment, WorkflowInstance.status, withdrawn.at, withdrawn.inputs)
         .join(WorkflowInstance, WorkflowInstance.id == Commitment.instance_id)
+        .outerjoin(withdrawn, sa.and_(withdrawn.instance_id == Commitment.instance_id, withdrawn.to_state == "withdrawn"))
         .where(Commitment.signature_id.in_(signature_ids), PUBLIC_COMMITMENT)
         .options(sa.orm.lazyload(Commitment.organisation), sa.orm.lazyload(Commitment.instance))
         .order_by(Commitment.id)
     ).all()
-    for commitment, status in commitments:
-        entries[commitment.signature_id].commitments.append((commitment, status))
+    commitments = [(commitment, status) for commitment, status, _at, _inputs in found]
+    for commitment, status, at, inputs in found:
+        entry = entries[commitment.signature_id]
+        entry.commitments.append((commitment, status))
+        if at is not None:
+            entry.withdrawals[commitment.id] = Withdrawal(at, str((inputs or {}).get("reason") or ""))
     instance_ids = [e.signature.instance_id for e in entries.values()] + [c.instance_id for c, _ in commitments]
     latest = sa.select(sa.func.max(Attestation.id)).where(Attestation.instance_id.in_(instance_ids)).group_by(Attestation.instance_id)
     attestations = db.session.scalars(sa.select(Attestation).where(Attestation.id.in_(latest)).options(sa.orm.lazyload(Attestation.key))).all()
@@ -151,6 +170,7 @@ def rows(filters: RegisterFilters, base_url: str, chunk: int = 500) -> Iterator[
                 yield {**common, **{k: "" for k in COLUMNS if k not in common}}
             for commitment, status in entry.commitments:
                 attestation = entry.attestations.get(commitment.instance_id)
+                withdrawal = entry.withdrawals.get(commitment.id)
                 yield {
                     **common,
                     "commitment_id": commitment.id,
@@ -159,4 +179,6 @@ def rows(filters: RegisterFilters, base_url: str, chunk: int = 500) -> Iterator[
                     "commitment_statement": commitment.statement,
                     "commitment_attestation": f"{base_url}/attestations/{attestation.uid}.json" if attestation else "",
                     "commitment_attestation_revoked": ("yes" if attestation.revoked_at else "no") if attestation else "",
+                    "commitment_withdrawn_at": withdrawal.at.strftime("%Y-%m-%dT%H:%M:%SZ") if withdrawal else "",
+                    "commitment_withdrawal_reason": withdrawal.reason if withdrawal else "",
                 }

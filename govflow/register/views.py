@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from ..access import public
 from ..actions import csv_download
-from ..charters.catalog import get_catalog
+from ..charters.catalog import get_catalog, item_title
 from ..engine import utcnow
 from ..instances.services import Page, get_engine
 from ..organisations.models import OrganisationKind
@@ -42,7 +42,14 @@ def index():
     entries, total = search(filters, page_number, per_page)
     page = Page(entries, page_number, per_page, total)
     catalog = get_catalog()
-    pillars = sorted({p.key for c in catalog.charters.values() for p in c.pillars if not filters.charter or c.slug == filters.charter})
+    # (key, title) of each pillar offered as a filter: the latest version's title when several versions share a key.
+    titles = {
+        p.key: item_title(p.key, c)
+        for c in sorted(catalog.charters.values(), key=lambda c: c.version)
+        for p in c.pillars
+        if not filters.charter or c.slug == filters.charter
+    }
+    pillars = sorted(titles.items(), key=lambda kv: (kv[1].casefold(), kv[0]))
     return render_template(
         "register/index.html",
         page=page,

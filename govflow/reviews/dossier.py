@@ -285,6 +285,26 @@ def diff(old: Mapping[str, object] | None, new: Mapping[str, object], lang: str 
     return changes
 
 
+@dataclass(frozen=True)
+class Section:
+    """A filled section of a dossier as its readers see it: its label and its text (a choice's label) in their language."""
+
+    key: str
+    label: str
+    text: str
+
+
+def sections(values: Mapping[str, object] | None, lang: str = "en") -> list[Section]:
+    """The filled sections of ``values`` in dossier order, labelled in ``lang``; empty and unknown keys are left out."""
+    lang = _lang(lang)
+    out = []
+    for f in FIELDS:
+        value = _normalise((values or {}).get(f.key))
+        if value:
+            out.append(Section(f.key, f.label[lang], _display(f, value, lang)))
+    return out
+
+
 def _sort_key(name: str) -> tuple[str, str]:
     # Sort "École" with the Es and "aube" with "Aube", identically on every machine: no locale, just accents and case folded.
     base = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()

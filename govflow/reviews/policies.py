@@ -11,7 +11,9 @@ Every view, template and download asks these predicates; none restates the rule.
 | anyone else                              | —     | —                   |
 
 A draft is its authors' until they submit it. A recused member still sees that the referral exists and how it
-moves (the recusal is recorded there), never the dossier.
+moves (the recusal is recorded there), never the dossier. The committee reads the dossier from its submission on, to
+judge its admissibility; until the examination starts (when the automatic recusals are recorded), a member whose
+declaration of interests names the organisation or a partner is treated as recused.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def can_read_dossier(user: Any, referral: Referral) -> bool:
     if not _signed_in(user):
         return False
     if not is_draft(referral) and services.committee_role(user, referral.committee_id) is not None and not services.is_recused(user, referral):
+        if referral.examined_version is None and services.conflict_of(user.id, referral) is not None:
+            return is_holder(user, referral)  # the examination will record the recusal; the declared interest counts now
         return True
     return is_holder(user, referral)
 
@@ -81,13 +85,24 @@ class CanReferral:
     recuse_self: bool = False  # a member who examines it, until it ends (a final state of its workflow)
     vote: bool = False  # an eligible member (in term, not recused) while the vote is open
     follow_conditions: bool = False  # its secretary or chair: the decision's open conditions
+    dissent: bool = False  # a member who voted otherwise than the decision (``services.may_dissent``), once
 
 
-def referral_permissions(actor: Any, referral: Referral) -> CanReferral:
+_LOAD: Any = object()  # ``referral_permissions`` loads the latest decision itself
+
+
+def may_write_dissent(actor: Any, decision: Any) -> bool:
+    """Whether ``actor`` may write a dissenting opinion on ``decision`` now: they voted otherwise and wrote none yet."""
+    return decision is not None and services.may_dissent(actor, decision) and all(o.member_id != actor.id for o in decision.dissents)
+
+
+def referral_permissions(actor: Any, referral: Referral, decision: Any = _LOAD) -> CanReferral:
     """What ``actor`` may do on the referral's panel now, from the committee's members and the referral's recusals
-    (each read once per transaction)."""
+    (each read once per transaction); ``decision`` is the referral's latest decision when the caller has it loaded."""
     if not _signed_in(actor):
         return CanReferral()
+    if decision is _LOAD:
+        decision = services.latest_decision(referral)
     role = services.committee_role(actor, referral.committee_id)
     recused = services.is_recused(actor, referral)
     status = referral.instance.status
@@ -103,4 +118,5 @@ def referral_permissions(actor: Any, referral: Referral) -> CanReferral:
         recuse_self=examine and not final,
         vote=status == "vote_open" and actor.id in services.eligible_members(referral),
         follow_conditions=role in services.LEAD_ROLES,
+        dissent=may_write_dissent(actor, decision),
     )

@@ -136,6 +136,12 @@ def conflicts(referral: Referral) -> dict[int, str]:
     return out
 
 
+def conflict_of(user_id: int, referral: Referral) -> str | None:
+    """Why ``user_id``'s current declaration conflicts with the referring organisation or a partner, or None."""
+    version = latest_dossier(referral)
+    return declared_interest(user_id, [referral.organisation.name, *(version.partners if version else [])])
+
+
 def refresh_recusals(referral: Referral) -> list[Recusal]:
     """Add an automatic recusal for each conflicted member not yet recused; return the new ones."""
     existing = {r.user_id for r in recusals(referral)}
@@ -451,6 +457,7 @@ def close_round(referral: Referral, now: datetime) -> VoteRound:
         "cast": outcome.cast,
         "counts": dict(outcome.counts),
         "explanation": outcome.explanation,
+        "reason": outcome.reason,  # worded in the reader's language by wording.tally_explanation
     }
     log.add_entry("tally", tally_content(vote_round, counted, ballot_leaves([v.id for v in counted])), ref=str(vote_round.id))
     db.session.flush()
@@ -516,9 +523,12 @@ def add_dissent(actor: Any, decision: Decision, text: str) -> DissentingOpinion:
         raise NotPermitted(_("Only a member who voted otherwise can write a dissenting opinion."))
     if not (text or "").strip():
         raise ReviewError(_("Write the dissenting opinion."))
+    already = _("You already wrote a dissenting opinion on this decision.")
+    if db.session.get(DissentingOpinion, (decision.id, actor.id)) is not None:
+        raise ReviewError(already)
     opinion = DissentingOpinion(decision_id=decision.id, member_id=actor.id, text=text.strip(), written_at=utcnow())
-    db.session.add(opinion)
-    db.session.flush()
+    with expect_duplicate(DissentingOpinion.__table__, {"decision_id", "member_id"}, already):
+        db.session.add(opinion)
     return opinion
 
 

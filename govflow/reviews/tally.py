@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 CHOICES = ("favourable", "favourable_with_conditions", "changes_requested", "unfavourable", "abstain")
 ABSTAIN = "abstain"
@@ -19,6 +20,8 @@ DECISION_RULES = ("simple_majority", "two_thirds", "unanimity")
 FALLBACKS = ("changes_requested", "unfavourable", "new_round")
 
 RESULTS = ("decided", "no_quorum", "new_round")
+# Why a tally came out as it did (Outcome.reason["code"]).
+REASONS = ("no_quorum", "all_abstained", "tie", "carried", "not_carried")
 
 _RULE_WORDS = {
     "simple_majority": ("a simple majority", "not a simple majority"),
@@ -89,6 +92,9 @@ class Outcome:
     decision: str | None
     result: str
     explanation: str
+    # The explanation as data, for the web layer to word in the reader's language: "code" is one of REASONS, with the
+    # numbers and choices the sentence names (required, abstaining, top, leaders, winner, rule, then).
+    reason: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 def _plural(n: int, singular: str, plural: str) -> str:
@@ -136,17 +142,20 @@ def tally(rules: Rules, eligible: int, ballots: Iterable[str]) -> Outcome:
     if counts[ABSTAIN]:
         head += f", {counts[ABSTAIN]} abstaining"
 
-    def outcome(quorum_met: bool, decision: str | None, result: str, reason: str) -> Outcome:
-        return Outcome(quorum_met, eligible, voted, cast, counts, decision, result, f"{head}: {reason}.")
+    def outcome(quorum_met: bool, decision: str | None, result: str, reason: str, code: str, **details: Any) -> Outcome:
+        why = {"code": code, "required": required, "abstaining": counts[ABSTAIN], **details}
+        return Outcome(quorum_met, eligible, voted, cast, counts, decision, result, f"{head}: {reason}.", why)
 
     if voted < required:
-        return outcome(False, None, "no_quorum", "the quorum was not met, so no decision was taken")
+        return outcome(False, None, "no_quorum", "the quorum was not met, so no decision was taken", "no_quorum")
 
     if cast == 0:
         # Everyone present abstained: no option has any support, which is no majority rather than a tie between zeros.
         decision, result, then = _fallback(rules.no_majority_outcome)
         every = "the only ballot is an abstention" if voted == 1 else f"all {voted} ballots are abstentions"
-        return outcome(True, decision, result, f"{every}, so no votes were cast, there is no majority, and {then}")
+        return outcome(
+            True, decision, result, f"{every}, so no votes were cast, there is no majority, and {then}", "all_abstained", then=rules.no_majority_outcome
+        )
 
     top = max(counts[choice] for choice in DECISIONS)
     # DECISIONS order keeps the wording deterministic; the result itself never depends on order.
@@ -154,11 +163,32 @@ def tally(rules: Rules, eligible: int, ballots: Iterable[str]) -> Outcome:
     if len(leaders) > 1:
         decision, result, then = _fallback(rules.tie_outcome)
         tied = _join([_label(choice) for choice in leaders])
-        return outcome(True, decision, result, f"{tied} are tied at {top} of {_plural(cast, 'vote', 'votes')} cast each, so {then}")
+        return outcome(
+            True,
+            decision,
+            result,
+            f"{tied} are tied at {top} of {_plural(cast, 'vote', 'votes')} cast each, so {then}",
+            "tie",
+            top=top,
+            leaders=leaders,
+            then=rules.tie_outcome,
+        )
 
     winner = leaders[0]
     yes, no = _RULE_WORDS[rules.decision_rule]
     if rules.carried(top, cast):
-        return outcome(True, winner, "decided", f"{_of_cast(top, cast)} {_label(winner)}, which is {yes}")
+        return outcome(
+            True, winner, "decided", f"{_of_cast(top, cast)} {_label(winner)}, which is {yes}", "carried", top=top, winner=winner, rule=rules.decision_rule
+        )
     decision, result, then = _fallback(rules.no_majority_outcome)
-    return outcome(True, decision, result, f"{_of_cast(top, cast)} {_label(winner)}, the most for any option but {no}, so {then}")
+    return outcome(
+        True,
+        decision,
+        result,
+        f"{_of_cast(top, cast)} {_label(winner)}, the most for any option but {no}, so {then}",
+        "not_carried",
+        top=top,
+        winner=winner,
+        rule=rules.decision_rule,
+        then=rules.no_majority_outcome,
+    )

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..access import public, roles_required, signed_in
 from ..actions import act, refusal
+from ..attestations.models import Attestation
 from ..charters.catalog import get_catalog
 from ..engine import EngineError, Refused
 from ..extensions import db
@@ -25,6 +26,7 @@ from ..web import page_arg
 from . import ballots, dossier, policies, services
 from .forms import ConditionForm, DissentForm, InterestsForm, RapporteurForm, RecusalForm, ReferralForm, VoteForm
 from .models import Committee, Condition, Decision, DossierAttachment, Referral
+from .wording import tally_explanation
 
 bp = Blueprint("reviews", __name__)
 
@@ -407,7 +409,14 @@ def published_decisions():
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     decisions = db.session.scalars(query.order_by(Decision.decided_at.desc()).limit(per_page).offset((page_number - 1) * per_page)).all()
     referrals = {r.id: r for r in db.session.scalars(sa.select(Referral).where(Referral.id.in_([d.referral_id for d in decisions])))}
-    return render_template("reviews/decisions.html", page=Page(decisions, page_number, per_page, total), referrals=referrals)
+    # Each decision's signed attestation: the one its recording step issued (same history row).
+    attestations = {
+        a.history_id: a
+        for a in db.session.scalars(
+            sa.select(Attestation).where(Attestation.history_id.in_([d.history_id for d in decisions])).options(sa.orm.lazyload(Attestation.key))
+        )
+    }
+    return render_template("reviews/decisions.html", page=Page(decisions, page_number, per_page, total), referrals=referrals, attestations=attestations)
 
 
 @bp.get("/decisions/<int:decision_id>/ballots.json")
@@ -439,4 +448,5 @@ def _review_helpers():
         "recusal_form": RecusalForm,
         "condition_form": ConditionForm,
         "dissent_form": DissentForm,
+        "tally_explanation": tally_explanation,
     }

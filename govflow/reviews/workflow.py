@@ -6,14 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from ..charters.catalog import get_catalog
 from ..engine import SYSTEM
 from ..extensions import db
+from ..i18n import tr
 from ..instances.registry import Act, Plugin, Subject, cached
 from ..organisations.services import is_member, organisation_ids
 from . import ballots, dossier, policies, services
 from .models import CommitteeMember, Recusal, Referral
+from .wording import tally_explanation
 
 DECIDED = {"favourable", "favourable_with_conditions", "changes_requested", "unfavourable"}
 
@@ -102,7 +106,7 @@ def _tally_says(context: Any, expected: str) -> Any:
         ok = result.get("result") in ("new_round", "no_quorum")
     else:
         ok = result.get("result") == "decided" and result.get("decision") == expected
-    return None if ok else _l("The tally of the vote does not give this outcome: %(explanation)s", explanation=result.get("explanation", "—"))
+    return None if ok else _l("The tally of the vote does not give this outcome: %(explanation)s", explanation=tally_explanation(result))
 
 
 @plugin.guard("tally_favourable")
@@ -224,22 +228,32 @@ def load(instance: Any) -> dict:
     return {"referral": referral_of(instance)}
 
 
+def _charter_titles(slugs: list[str]) -> list[str]:
+    """The titles, in the reader's language, of the charters a dossier claims (a slug no longer known as written)."""
+    catalog = get_catalog()
+    return [tr(charter.title) if (charter := catalog.get(slug)) is not None else slug for slug in slugs]
+
+
 def referral_panel(actor: Any, instance: Any) -> dict:
     """What the referral's panel offers ``actor`` (``can``, see ``policies.CanReferral``) and the rows it shows them:
-    the dossier's latest version, its files to those who read it, recusals, rapporteurs, the members who may be
-    assigned, the vote round, whether they voted, the decision and the conditions they may follow up."""
+    the dossier's latest version, its sections (labelled in the reader's language), charters and files to those who
+    read it, recusals, rapporteurs, the members who may be assigned, the vote round, whether they voted, the decision
+    and the conditions they may follow up."""
     referral = referral_of(instance)
     if referral is None:
         return {"can": policies.CanReferral()}
-    can = policies.referral_permissions(actor, referral)
     decision = services.latest_decision(referral)
+    can = policies.referral_permissions(actor, referral, decision)
+    version = services.latest_dossier(referral)
     choices = []
     if can.assign_rapporteur:
         eligible = set(services.eligible_members(referral))
         choices = [m for m in services.members_in_term(referral.committee_id) if m.user_id in eligible]
     return {
         "can": can,
-        "dossier": services.latest_dossier(referral),
+        "dossier": version,
+        "sections": dossier.sections(version.fields, str(get_locale())) if can.read_dossier and version else [],
+        "charters": _charter_titles(version.charters) if can.read_dossier and version else [],
         "files": services.attachments(referral) if can.read_dossier else [],
         "recusals": services.recusals(referral),
         "rapporteurs": services.rapporteurs(referral) if can.examine else [],

@@ -27,7 +27,7 @@ from ..engine import NotPermitted, Refused, utcnow
 from ..extensions import db, lock_row
 from ..instances.models import WorkflowInstance
 from ..instances.services import Page, fire_transition, start_instance
-from ..interests.services import interest_checker, interest_checkers
+from ..interests.services import interest_checker, interest_checkers, interest_reason
 from ..memo import remember
 from ..organisations.models import Organisation
 from ..organisations.services import is_member, organisation_ids
@@ -517,7 +517,7 @@ def scoring_refusal(user: Any, application: Application) -> tuple[int, str] | No
     recorded = db.session.get(EvaluatorExclusion, (application.id, user.id))
     reason = recorded.reason if recorded is not None else conflict_reason(user.id, application)
     if reason is not None:
-        return 403, _("You are excluded from scoring this application: %(reason)s", reason=reason)
+        return 403, _("You are excluded from scoring this application: %(reason)s", reason=interest_reason(reason))
     if application.instance.status not in SCORING_STATES:
         return 409, _("Applications are scored once shortlisted and until the selection is decided.")
     return None

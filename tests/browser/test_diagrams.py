@@ -24,15 +24,32 @@ def test_every_bundled_workflow_diagram_renders_offline(live_server, browser_pag
     assert page.outside_requests == []
 
 
-def test_the_instance_page_highlights_the_current_state(live_server, browser_page):
-    page, base = browser_page, live_server
+def _open_demo_commitment(page, base):
+    """Sign in as a demo member and open one of the organisation's declared commitments, its diagram drawn."""
     page.goto(f"{base}/login")
     page.fill("input[name=email]", "bastien.roux@clairvoie.example")
     page.fill("input[name=password]", "govflow-demo")
     page.click("form.card button[type=submit]")
     page.click('[data-testid=inbox] a:has-text("Clairvoie Analytique"):has-text("/ COMMUNIQUER")')
     page.wait_for_selector("[data-testid=diagram][data-rendered='1']")
+
+
+def test_the_instance_page_highlights_the_current_state(live_server, browser_page):
+    page, base = browser_page, live_server
+    _open_demo_commitment(page, base)
     active = page.locator("[data-testid=diagram] svg g.node.s_active")
     assert active.count() == 1
     assert re.search(r"declared", active.first.get_attribute("id") or active.first.inner_text(), re.I)
+    assert page.outside_requests == []
+
+
+def test_the_instance_page_draws_the_steps_open_to_this_user_apart(live_server, browser_page):
+    page, base = browser_page, live_server
+    _open_demo_commitment(page, base)
+    triggers = page.eval_on_selector_all(".actions form[data-trigger]", "els => els.map(e => e.dataset.trigger)")
+    assert triggers, "the member has a step open on this commitment"
+    opened = page.locator("[data-testid=diagram] svg g.node.s_open")
+    assert opened.count() >= 1
+    marked = page.locator("[data-testid=diagram] svg").get_by_text("✓")
+    assert marked.count() == len(triggers)
     assert page.outside_requests == []

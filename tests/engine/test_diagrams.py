@@ -112,6 +112,28 @@ def test_an_unknown_highlight_is_refused_and_not_cached(definition):
     assert diagrams.cache_info() == diagrams.CacheInfo(machines=0, diagrams=0)
 
 
+def test_only_the_open_steps_leaving_the_current_state_are_marked_and_their_destinations_drawn_open():
+    (definition,) = load_definitions([FILES["review"]], _app_vocabulary())
+    text = diagrams.mermaid(definition, "submitted", ["send_back"])
+    assert re.search(r"^\s*classDef s_open \S", text, re.M)
+    assert classes(text) == {"draft": "s_open", "submitted": "s_active", **{s: "s_default" for s in definition.states if s not in ("draft", "submitted")}}
+    marked = {(source, dest, label) for source, dest, label in labels(text) if label.endswith(diagrams.OPEN_MARK)}
+    assert marked == {("submitted", "draft", "send_back" + diagrams.OPEN_MARK)}
+    assert edges(text) == edges(diagrams.mermaid(definition, "submitted")), "the same arrows, only marked"
+    assert diagrams.mermaid(definition, "submitted", []) == diagrams.mermaid(definition, "submitted")
+    assert diagrams.OPEN_MARK not in diagrams.mermaid(definition, "submitted")
+
+
+def test_an_open_step_that_does_not_leave_the_current_state_is_refused(definition):
+    state = definition.initial
+    elsewhere = sorted({t.trigger for t in definition.transitions} - {t.trigger for t in definition.transitions_from(state)})
+    with pytest.raises(ValueError, match="no such step"):
+        diagrams.mermaid(definition, state, elsewhere[:1])
+    with pytest.raises(ValueError, match="no such step"):
+        diagrams.mermaid(definition, None, elsewhere[:1])
+    assert diagrams.cache_info().diagrams == 0
+
+
 def test_a_second_call_returns_the_cached_text_and_the_cache_does_not_grow(definition):
     state = next(iter(definition.states))
     first = diagrams.mermaid(definition, state)

@@ -113,6 +113,20 @@ def test_available_lists_exactly_what_the_actor_may_fire_now(engine, item):
     assert [t.trigger for t in engine.available(item, CONFLICTED_REVIEWER)] == ["send_back"]
 
 
+def test_options_give_the_guards_sentence_for_a_refused_step_and_leave_out_the_steps_of_other_roles(engine, item):
+    assert [(t.trigger, reason) for t, reason in engine.options(item, HOLDER)] == [("submit", None)]
+    assert engine.options(item, REVIEWER) == [], "submitting is the holder's step, not the reviewer's"
+    item.statement = ""
+    assert [(t.trigger, reason) for t, reason in engine.options(item, HOLDER)] == [("submit", "the statement is empty")]
+    assert engine.available(item, HOLDER) == []
+    item.statement = "We publish our model cards."
+    engine.fire(item, "submit", HOLDER, now=NOW)
+    options = [(t.trigger, reason) for t, reason in engine.options(item, CONFLICTED_REVIEWER)]
+    assert options == [("accept", "you belong to this organisation"), ("send_back", None)]
+    assert "expire" not in [t.trigger for t, _ in engine.options(item, REVIEWER)], "system-only steps are nobody's"
+    assert item.status == "submitted"
+
+
 def test_a_url_input_must_be_a_web_address():
     engine = make_engine()
     text = (VALID / "review_v1.yaml").read_text().replace("inputs: [comment]", "inputs: [evidence_url]")

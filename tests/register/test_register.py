@@ -84,6 +84,38 @@ def test_downloads_use_the_documented_columns_and_show_withdrawals(app, client, 
     assert all(f"`{column}`" in docs for column in COLUMNS), "every column is documented"
 
 
+def test_the_register_shows_a_withdrawal_reason(app, client, listed):
+    with app.app_context():
+        alone = db.session.scalars(sa.select(Commitment).where(Commitment.statement.startswith("Explain every model"))).one()
+        alone_id, instance_id, version = alone.id, alone.instance_id, alone.instance.version
+        signature_id = db.session.get(Commitment, listed.withdrawn.id).signature_id
+    login(client, listed.officer.email)  # Acme withdraws one commitment and keeps its signature
+    withdrawn = client.post(
+        f"/instances/{instance_id}/fire/withdraw",
+        data={"withdraw-expected_version": str(version), "withdraw-reason": "We merged this pillar into our yearly audit."},
+    )
+    assert withdrawn.status_code == 302, withdrawn.get_data(as_text=True)
+    client.post("/logout")
+    login(client, listed.other.email)  # the Town withdraws its signature, and its commitments with it
+    client.post(f"/signatures/{signature_id}/withdraw", data={"reason": "The council ended the programme.", "confirm": "y"})
+    client.post("/logout")
+    with app.app_context():
+        assert db.session.get(Commitment, alone_id).instance.status == "withdrawn"
+        assert db.session.get(Signature, signature_id).withdrawal_reason == "The council ended the programme."
+    page = client.get("/register").get_data(as_text=True)
+    assert page.count('data-testid="commitment-withdrawal"') == 1, "a commitment withdrawn with its signature shows the signature's reason once"
+    assert "Withdrawn on" in page and "Reason: We merged this pillar into our yearly audit." in page
+    assert 'data-testid="withdrawal"' in page and "Reason: The council ended the programme." in page
+    rows = list(csv.DictReader(io.StringIO(client.get("/register.csv").get_data(as_text=True))))
+    (alone_row,) = [r for r in rows if r["commitment_id"] == str(alone_id)]
+    assert alone_row["commitment_status"] == "withdrawn" and alone_row["commitment_withdrawn_at"]
+    assert alone_row["commitment_withdrawal_reason"] == "We merged this pillar into our yearly audit." and alone_row["withdrawal_reason"] == ""
+    town = [r for r in rows if r["organisation"] == "Town of Brieuc" and r["commitment_id"]]
+    assert town and all(r["commitment_withdrawal_reason"] == "The council ended the programme." for r in town)
+    others = [r for r in rows if r["organisation"] == "Acme Analytics" and r["commitment_id"] and r["commitment_id"] != str(alone_id)]
+    assert others and all(r["commitment_withdrawn_at"] == "" and r["commitment_withdrawal_reason"] == "" for r in others)
+
+
 @contextmanager
 def counting(app):
     with app.app_context():

@@ -72,3 +72,29 @@ def test_an_unknown_page_is_a_friendly_404(client):
     assert "This page does not exist." in response.get_data(as_text=True)
     json = client.get("/no/such/page", headers={"Accept": "application/json"})
     assert json.status_code == 404 and json.json["error"] == "This page does not exist."
+
+
+def test_the_public_menu_has_no_developer_pages(client, make_user):
+    import re
+
+    def menu_and_footer(page: str) -> tuple[str, str]:
+        menu = page.split('<nav aria-label="Main navigation">', 1)[1].split("</nav>", 1)[0]
+        return menu, page.split("<footer>", 1)[1].split("</footer>", 1)[0]
+
+    menu, footer = menu_and_footer(client.get("/charters").get_data(as_text=True))
+    links = re.findall(r'href="([^"]+)"', menu)
+    assert "/register" in links and "/charters" in links
+    assert not [link for link in links if link.startswith(("/workflows", "/healthz"))], links
+    assert "Workflows" not in menu
+    assert 'href="/workflows"' in footer  # the definitions stay reachable, for developers, from the footer
+    user = make_user()
+    client.post("/login", data={"email": user.email, "password": "govflow-demo"})
+    menu, _ = menu_and_footer(client.get("/charters").get_data(as_text=True))
+    assert "/workflows" not in menu and "/dashboard" in menu
+    client.post("/lang", data={"lang": "fr"})
+    menu, _ = menu_and_footer(client.get("/charters").get_data(as_text=True).replace('aria-label="Navigation principale"', 'aria-label="Main navigation"'))
+    assert "/workflows" not in menu and "Procédures" not in menu
+    page = client.get("/workflows").get_data(as_text=True)
+    assert page.count('<div class="table-scroll">') == 1
+    definition = client.get("/workflows/commitment").get_data(as_text=True)
+    assert definition.count('<div class="table-scroll">') == 2

@@ -15,7 +15,7 @@ from ..reviews import common as reviews
 from ..sandbox import common as sandbox
 
 NONE_REFERRAL = dict.fromkeys(
-    ("read_dossier", "edit_dossier", "see_recusals", "examine", "see_votes", "assign_rapporteur", "recuse_self", "vote", "follow_conditions"), False
+    ("read_dossier", "edit_dossier", "see_recusals", "examine", "see_votes", "assign_rapporteur", "recuse_self", "vote", "follow_conditions", "dissent"), False
 )
 
 
