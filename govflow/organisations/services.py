@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from ..accounts.models import User
 from ..accounts.services import EMAIL_RE
-from ..engine import EngineError, NotPermitted, Refused, utcnow
+from ..engine import NotPermitted, Refused, utcnow
 from ..extensions import db, lock_row
 from ..memo import remember, remember_by
 from ..uniques import expect_duplicate
@@ -31,13 +31,13 @@ class OrganisationError(Refused):
     status = 422
 
 
-class InvitationConflict(EngineError):
+class InvitationConflict(Refused):
     """An answer to an invitation that conflicts with its state (answered twice, expired): 409."""
 
     status = 409
 
 
-class NotFound(EngineError):
+class NotFound(Refused):
     """Something the actor asked for that does not exist for them: 404."""
 
     status = 404
