@@ -78,10 +78,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.register_blueprint(module.bp)
     web.install(app)
     # Sentences worded in the reader's language from what is stored: the history's field names, declared-interest reasons.
+    from .actions import refusal_here, refusal_summary, typed
     from .instances.registry import history_label
     from .interests.services import interest_reason
 
     app.jinja_env.globals["history_label"] = history_label
     app.jinja_env.filters["interest_reason"] = interest_reason
+    # Refusals in place: the summary at the top, hand-written forms' typed values and messages (govflow.actions).
+    app.jinja_env.globals.update(refusal_summary=refusal_summary, refusal_here=refusal_here, typed=typed)
     sequencer.install(app)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
 
@@ -27,6 +27,11 @@ def select_timezone() -> str | None:
     if current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return None
+
+
+def timezone_name() -> str:
+    """The name of the time zone dates and times are typed and shown in for this user (e.g. "Europe/Paris")."""
+    return str(get_timezone())
 
 
 def tr(texts: dict[str, str] | None) -> str:

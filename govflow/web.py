@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from babel.units import format_unit
 from flask import Flask, abort, g, jsonify, render_template, request, session
-from flask_babel import format_date, format_datetime, format_timedelta, get_locale
+from flask_babel import format_date, format_datetime, format_timedelta, get_locale, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,7 +24,7 @@ from . import bounds
 from .access import enforce_declared_access
 from .accounts.models import User
 from .extensions import db, login_manager
-from .i18n import tr
+from .i18n import timezone_name, tr
 from .richtext import render_markdown
 
 
@@ -59,6 +59,18 @@ ERROR_TEXTS = {
     429: _l("Too many attempts in a short time. Wait a few minutes, then try again."),
     422: _l("The request could not be processed."),
     500: _l("Something went wrong on our side. Nothing was changed."),
+}
+
+
+ERROR_HEADINGS = {
+    400: _l("The request could not be understood"),
+    403: _l("Not allowed"),
+    404: _l("Page not found"),
+    409: _l("This conflicts with the item's current state"),
+    413: _l("Upload too large"),
+    422: _l("This could not be done"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
 }
 
 
@@ -118,7 +130,17 @@ def error_page(status: int, message: str | None = None):
     text = message or str(ERROR_TEXTS.get(status, ERROR_TEXTS[400]))
     if wants_json():
         return jsonify(error=text, status=status), status
-    return render_template("errors/error.html", status=status, message=text), status
+    heading = str(ERROR_HEADINGS.get(status, _l("This could not be done")))
+    return render_template("errors/error.html", status=status, message=text, heading=heading, back=_same_site_referrer()), status
+
+
+def _same_site_referrer() -> str | None:
+    """The page the user came from, when it is a page of this site (never a link elsewhere), for a "back" link."""
+    referrer = request.referrer or ""
+    host = request.host_url.rstrip("/")
+    if referrer.startswith(host + "/") and referrer.split("#")[0] != request.url:
+        return referrer
+    return None
 
 
 def install(app: Flask) -> None:
@@ -204,6 +226,9 @@ def install(app: Flask) -> None:
         return {"current_locale": str(get_locale() or "en"), "user": current_user}
 
     app.jinja_env.globals["tr"] = tr
+    # Dates and times are typed and shown in the user's time zone (stored in UTC): forms prefill with local_time.
+    app.jinja_env.globals["local_time"] = to_user_timezone
+    app.jinja_env.globals["current_timezone"] = timezone_name
     app.jinja_env.globals["get_definition"] = app.extensions["govflow.engine"].definition_of
     app.jinja_env.globals["get_engine_definition"] = lambda name="commitment": app.extensions["govflow.engine"].definition(name)
 

@@ -9,8 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..access import public, signed_in
+from ..actions import refused
 from ..extensions import db, limiter
-from ..web import SESSION_TOKEN, error_page
+from ..web import SESSION_TOKEN
 from .forms import LanguageForm, LoginForm, PasswordForm
 from .services import AccountError, authenticate, change_password, end_sessions, session_token
 
@@ -106,5 +107,10 @@ def password():
 
 
 def too_many(_error):
-    """The answer to a refused burst of attempts (HTTP 429), in the user's language."""
-    return error_page(429, _("Too many attempts in a short time. Wait a few minutes, then try again."))
+    """The answer to a refused burst of attempts (HTTP 429), in the user's language: on the sign-in page itself (the
+    e-mail address kept) when that is where it happened, else on its own page."""
+    message = _("Too many attempts in a short time. Wait a few minutes, then try again.")
+    if request.endpoint == "accounts.login":
+        form = LoginForm(next=request.args.get("next", ""))
+        return refused(message, 429, page=lambda: render_template("accounts/login.html", form=form), form=form)
+    return refused(message, 429)

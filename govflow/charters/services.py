@@ -101,7 +101,7 @@ def withdraw_signature(actor: Any, signature: Signature, reason: str) -> Signatu
     """Withdraw from a charter, publicly and with a reason; its attestation and its commitments' are revoked."""
     reason = (reason or "").strip()
     if not reason:
-        raise CharterError(_("Say why the organisation withdraws: the reason is public."))
+        raise CharterError(_("Say why the organisation withdraws: the reason is public."), field="reason")
     fire_transition(actor, signature.instance, "withdraw", {"reason": reason})
     signature.withdrawn_at = signature.instance.updated_at
     signature.withdrawal_reason = reason
@@ -163,17 +163,18 @@ def signature_commitments(signature: Signature) -> list[Commitment]:
 # -- commitments --------------------------------------------------------------------------------------------------
 def _check_commitment_fields(charter: CharterDef, pillar: str, themes: list[str] | None) -> list[str]:
     if pillar not in charter.pillar_keys():
-        raise CharterError(_("%(pillar)s is not a pillar of this charter.", pillar=pillar))
+        raise CharterError(_("%(pillar)s is not a pillar of this charter.", pillar=pillar), field="pillar")
     themes = list(dict.fromkeys(themes or []))
     unknown = [t for t in themes if t not in charter.theme_keys()]
     if unknown:
-        raise CharterError(_("Unknown theme(s): %(themes)s.", themes=", ".join(unknown)))
+        raise CharterError(_("Unknown theme(s): %(themes)s.", themes=", ".join(unknown)), field="themes")
     return themes
 
 
 def _check_target_date(target_date: date | None) -> None:
     if not bounds.date_in_range(target_date):
-        raise CharterError(_("Give a date between %(first)s and %(last)s.", first=bounds.DATE_MIN.isoformat(), last=bounds.DATE_MAX.isoformat()))
+        first, last = bounds.DATE_MIN.isoformat(), bounds.DATE_MAX.isoformat()
+        raise CharterError(_("Give a date between %(first)s and %(last)s.", first=first, last=last), field="target_date")
 
 
 def create_commitment(
@@ -196,7 +197,7 @@ def create_commitment(
     themes = _check_commitment_fields(charter, pillar, themes)
     _check_target_date(target_date)
     if owner_id is not None and not is_member(db.session.get(User, owner_id), organisation.id):
-        raise CharterError(_("The owner must be a member of the organisation."))
+        raise CharterError(_("The owner must be a member of the organisation."), field="owner_id")
     pillar_def = charter.item(pillar)
     title = f"{organisation.name}: {charter.title['en']} / {pillar_def.code or pillar_def.title['en']}"
     instance = start_instance(actor, COMMITMENT_WORKFLOW, title=title[:300], subject_kind="commitment", now=now)
@@ -234,7 +235,7 @@ def update_commitment(
     charter = get_catalog().get(commitment.charter, commitment.charter_version)
     commitment.themes = _check_commitment_fields(charter, commitment.pillar, themes)
     if owner_id is not None and not is_member(db.session.get(User, owner_id), commitment.organisation_id):
-        raise CharterError(_("The owner must be a member of the organisation."))
+        raise CharterError(_("The owner must be a member of the organisation."), field="owner_id")
     commitment.statement = (statement or "").strip()
     _check_target_date(target_date)
     commitment.owner_id, commitment.target_date = owner_id, target_date
@@ -277,7 +278,7 @@ def attach_evidence_url(actor: Any, commitment: Commitment, url: str, descriptio
     _check_evidence_allowed(actor, commitment)
     url = (url or "").strip()
     if not url.startswith(("http://", "https://")) or len(url) > 2000 or " " in url:
-        raise CharterError(_("Evidence must be a web address starting with http:// or https://."))
+        raise CharterError(_("Evidence must be a web address starting with http:// or https://."), field="url")
     evidence = Evidence(
         commitment=commitment, kind="url", url=url, description=(description or "").strip()[:500] or None, added_by_id=actor.id, added_at=utcnow()
     )
@@ -310,10 +311,11 @@ def submit_self_assessment(actor: Any, signature: Signature, year: int, answers:
         justification = (justification or "").strip() or None
         if not_concerned:
             if not justification:
-                raise CharterError(_("Say why the organisation is not concerned by %(theme)s.", theme=charter.item(theme).title["en"]))
+                raise CharterError(_("Say why the organisation is not concerned by %(theme)s.", theme=charter.item(theme).title["en"]), field=f"why_{theme}")
             rows.append(SelfAssessmentAnswer(theme=theme, level=None, not_concerned=True, justification=justification))
         elif level is None or not 0 <= level <= 4:
-            raise CharterError(_("Give a level from 0 to 4 for %(theme)s, or mark it not concerned.", theme=charter.item(theme).title["en"]))
+            title = charter.item(theme).title["en"]
+            raise CharterError(_("Give a level from 0 to 4 for %(theme)s, or mark it not concerned.", theme=title), field=f"level_{theme}")
         else:
             rows.append(SelfAssessmentAnswer(theme=theme, level=level, not_concerned=False, justification=justification))
     existing = db.session.scalar(sa.select(SelfAssessment).where(SelfAssessment.signature_id == signature.id, SelfAssessment.year == year))

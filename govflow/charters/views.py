@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import bounds
 from ..access import public, roles_required, signed_in
 from ..accounts.models import User
-from ..actions import act, refusal, run_form
-from ..engine import Refused, utcnow
+from ..actions import act, refused, run_form, shown_form
+from ..engine import utcnow
 from ..extensions import db
 from ..i18n import tr
 from ..instances.services import can_view_instance
+from ..instances.views import render_instance
 from ..organisations import services as organisations
 from ..organisations.models import Organisation
 from ..organisations.uploads import inspect_upload, read_limited
@@ -182,7 +183,11 @@ def organisation(organisation_id: int):
 
     :raise 403: for users outside it without a reviewing role. :raise 404: unknown organisation.
     """
-    org = _organisation(organisation_id)
+    return _organisation_page(_organisation(organisation_id))
+
+
+def _organisation_page(org: Organisation):
+    """The organisation's page; also the page its forms (invite, member roles, move) are refused on, in place."""
     signatures = services.organisation_signatures(org)
     catalog = get_catalog()
     commitments = {s.id: services.signature_commitments(s) for s in signatures}
@@ -216,9 +221,8 @@ def organisation(organisation_id: int):
         catalog=catalog,
         charts=charts,
         newer=newer,
-        add_form=MemberAddForm(),
+        add_form=shown_form(MemberAddForm),
         invitations=organisations.organisation_invitations(org) if organisations.can_manage_organisation(current_user, org) else [],
-        change_form=MemberChangeForm(),
     )
 
 
@@ -234,15 +238,19 @@ def add_member(organisation_id: int):
     if not organisations.can_manage_organisation(current_user, org):
         abort(403)
     form = MemberAddForm()
-    target = url_for("charters.organisation", organisation_id=org.id)
+
+    def page():
+        return _organisation_page(org)
+
     if not form.validate_on_submit():
-        flash(_("Give an e-mail address and a role."), "error")
-        return redirect(target), 303
+        return refused(_("Give an e-mail address and a role."), 422, page=page, form=form)
     email = form.email.data.strip().lower()
     return act(
         lambda: organisations.invite_member(current_user, org, email, form.role.data),
         _("An invitation to %(email)s was recorded. The person becomes a member once they accept it, signed in with this address.", email=email),
-        target,
+        url_for("charters.organisation", organisation_id=org.id),
+        page=page,
+        form=form,
     )
 
 
@@ -254,13 +262,21 @@ def answer_invitation(invitation_id: int):
     :raise 404: no such invitation for this user. :raise 409: already answered or expired.
     """
     form = InvitationAnswerForm()
+    key = ("invitation", invitation_id)
+
+    def page():
+        # The invitation's buttons are on the dashboard (an inbox section): it is rendered again, by its own view.
+        return current_app.view_functions["main.dashboard"]()
+
     if not form.validate_on_submit():
-        abort(422, _("Accept or decline the invitation."))
+        return refused(_("Accept or decline the invitation."), 422, page=page, key=key)
     accept = form.answer.data == "accept"
     return act(
         lambda: organisations.answer_invitation(current_user, invitation_id, accept),
         _("Welcome to the organisation.") if accept else _("The invitation was declined."),
         url_for("main.dashboard"),
+        page=page,
+        key=key,
     )
 
 
@@ -275,16 +291,20 @@ def change_member(organisation_id: int, user_id: int):
     form = MemberChangeForm()
     if not organisations.can_manage_organisation(current_user, org):
         abort(403)
-    if form.validate_on_submit():
-        try:
-            organisations.change_member_role(current_user, org, user_id, None if form.role.data == "remove" else form.role.data)
-        except Refused as exc:
-            db.session.rollback()
-            flash(refusal(exc)[0], "error")
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-    return redirect(url_for("charters.organisation", organisation_id=org.id)), 303
+    key = ("member", user_id)  # the page has a role form per member: the sentence goes beside this one
+
+    def page():
+        return _organisation_page(org)
+
+    if not form.validate_on_submit():
+        return refused(_("Choose one of the roles offered, or removal."), 422, page=page, key=key)
+    return act(
+        lambda: organisations.change_member_role(current_user, org, user_id, None if form.role.data == "remove" else form.role.data),
+        _("Saved."),
+        url_for("charters.organisation", organisation_id=org.id),
+        page=page,
+        key=key,
+    )
 
 
 # -- signatures ------------------------------------------------------------------------------------------------------
@@ -307,9 +327,18 @@ def withdraw(signature_id: int):
     signature = _signature(signature_id)
     if not organisations.is_officer(current_user, signature.organisation_id):
         abort(403, _("Only an officer of the organisation can withdraw it from a charter."))
-    if signature.withdrawn_at is not None:
-        abort(409, _("This signature was already withdrawn."))
     form = WithdrawForm()
+    charter = get_catalog().get(signature.charter, signature.charter_version)
+    if signature.withdrawn_at is not None:
+        if request.method != "POST":
+            abort(409, _("This signature was already withdrawn."))
+        # Withdrawn meanwhile (another officer, another tab): the form is shown again with its reason kept.
+        return refused(
+            _("This signature was already withdrawn."),
+            409,
+            page=lambda: render_template("charters/withdraw.html", s=signature, c=charter, form=form),
+            form=form,
+        )
     response, status = _run_form(
         form,
         lambda: services.withdraw_signature(current_user, signature, form.reason.data),
@@ -318,7 +347,6 @@ def withdraw(signature_id: int):
     )
     if response:
         return response
-    charter = get_catalog().get(signature.charter, signature.charter_version)
     return render_template("charters/withdraw.html", s=signature, c=charter, form=form), status
 
 
@@ -333,15 +361,14 @@ def move(signature_id: int):
     if not organisations.is_officer(current_user, signature.organisation_id):
         abort(403, _("Only an officer of the organisation can move it to a new version of the charter."))
     latest = get_catalog().get(signature.charter)
-    try:
-        services.move_signature(current_user, signature, latest)
-    except Refused as exc:
-        db.session.rollback()
-        message, status = refusal(exc)
-        return render_template("errors/error.html", status=status, message=message), status
-    db.session.commit()
-    flash(_("Moved to version %(v)s: review the carried-over commitments, then declare them.", v=latest.version), "success")
-    return redirect(url_for("charters.organisation", organisation_id=signature.organisation_id)), 303
+    org = signature.organisation
+    return act(
+        lambda: services.move_signature(current_user, signature, latest),
+        _("Moved to version %(v)s: review the carried-over commitments, then declare them.", v=latest.version),
+        url_for("charters.organisation", organisation_id=org.id),
+        page=lambda: _organisation_page(org),
+        key=("move", signature.id),
+    )
 
 
 @bp.route("/signatures/<int:signature_id>/commitments/new", methods=["GET", "POST"])
@@ -392,11 +419,19 @@ def edit_commitment(commitment_id: int):
         abort(404)
     if not organisations.is_member(current_user, commitment.organisation_id):
         abort(403)
-    if commitment.instance.status != "draft":
-        abort(409, _("Only a draft commitment can be edited: once declared, it stays as declared."))
     charter = get_catalog().get(commitment.charter, commitment.charter_version)
     form = _commitment_form(charter, commitment.organisation, obj=commitment)
     form.pillar.data = commitment.pillar
+    if commitment.instance.status != "draft":
+        if request.method != "POST":
+            abort(409, _("Only a draft commitment can be edited: once declared, it stays as declared."))
+        # Declared meanwhile: the form is shown again with what was typed, so that nothing written is lost.
+        return refused(
+            _("Only a draft commitment can be edited: once declared, it stays as declared."),
+            409,
+            page=lambda: render_template("charters/commitment_form.html", form=form, signature=commitment.signature, c=charter, commitment=commitment),
+            form=form,
+        )
     response, status = _run_form(
         form,
         lambda: services.update_commitment(current_user, commitment, form.statement.data, form.themes.data, form.owner_id.data, form.target_date.data),
@@ -421,11 +456,22 @@ def add_evidence(commitment_id: int):
     if not organisations.is_member(current_user, commitment.organisation_id):
         abort(403)
     form = EvidenceForm()
-    target = url_for("instances.show", instance_id=commitment.instance_id)
+    instance = commitment.instance
+    key = commitment.id  # the evidence form of the commitment panel is hand-written: typed() and here() use this key
+
+    def page():
+        return render_instance(instance)
+
     if not form.validate_on_submit():
-        flash(_("Check the web address."), "error")
-        return redirect(target), 303
-    try:
+        if form.url.errors:
+            message = _("Check the web address: give a whole one, such as https://example.org/report.")
+        elif form.description.errors:
+            message = _("Say what the evidence shows in at most %(n)s characters.", n=500)
+        else:
+            message = _("The form could not be checked: send it again.")
+        return refused(message, 422, page=page, key=key)
+
+    def attach():
         if form.upload.data and form.upload.data.filename:
             max_bytes = current_app.config["EVIDENCE_MAX_BYTES"]
             data = read_limited(form.upload.data.stream, max_bytes)
@@ -435,14 +481,8 @@ def add_evidence(commitment_id: int):
             services.attach_evidence_url(current_user, commitment, form.url.data, form.description.data)
         else:
             raise services.CharterError(_("Choose a file or give a web address."))
-    except Refused as exc:
-        db.session.rollback()
-        message, status = refusal(exc)
-        flash(_("Evidence refused: %(why)s", why=message), "error")
-        return render_template("errors/error.html", status=status, message=_("Evidence refused: %(why)s", why=message)), status
-    db.session.commit()
-    flash(_("Evidence attached."), "success")
-    return redirect(target), 303
+
+    return act(attach, _("Evidence attached."), url_for("instances.show", instance_id=commitment.instance_id), page=page, key=key)
 
 
 @bp.get("/evidence/<int:evidence_id>")

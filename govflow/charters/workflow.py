@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..instances.models import InstanceHistory
-from ..instances.registry import Act, Plugin, Subject, cached
+from ..instances.registry import Act, InboxLink, Plugin, Subject, cached
 from ..organisations import services as organisations
 from ..organisations.models import MemberRole
 from . import policies, services
@@ -155,6 +157,18 @@ def commitment_panel(actor: Any, instance: Any) -> dict:
     return {"can": policies.commitment_permissions(actor, commitment_of(instance))}
 
 
+def commitment_inbox_links(actor: Any, instance: Any) -> list[InboxLink]:
+    """What the inbox offers a signatory on a draft commitment: describe it (its edit page), then declare it (its page,
+    where the declaration is taken, or where it says what is still missing)."""
+    commitment = commitment_of(instance)
+    if commitment is None or not policies.commitment_permissions(actor, commitment).edit_commitment:
+        return []
+    return [
+        InboxLink(_("Describe the commitment"), url_for("charters.edit_commitment", commitment_id=commitment.id)),
+        InboxLink(_("Declare it"), url_for("instances.show", instance_id=instance.id, _anchor="step-declare"), trigger="declare"),
+    ]
+
+
 def load_signature(instance: Any) -> dict:
     signature = signature_of(instance)
     return {"signature": signature, "commitments": services.signature_commitments(signature) if signature else []}
@@ -180,6 +194,7 @@ plugin.subject(
         private_when=lambda instance: instance.status == "draft",
         model=Commitment,
         panel=commitment_panel,
+        inbox_links=commitment_inbox_links,
     )
 )
 plugin.subject(

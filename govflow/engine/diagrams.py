@@ -7,7 +7,10 @@ runtime machine); each drawing gets its own graph object, so the shared graph ma
 from __future__ import annotations
 
 import copy
+import json
+import re
 import shutil
+import textwrap
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar, cast
@@ -222,6 +225,44 @@ def _draw_mermaid(machine: GraphMachine, definition: Definition, highlight: str 
     # The flat Mermaid graph ignores final states (only the nested one draws them): add Mermaid's end marker.
     lines.extend(f"  {_node(s.name)} --> [*]" for s in definition.states.values() if s.final)
     return "\n".join(lines) + "\n"
+
+
+LINE_BREAK = "\\n"  # Mermaid's line break inside a quoted state label (a backslash and an n)
+_STATE_LINE = re.compile(r'^(\s*)state "[^"]*" as ' + NODE_PREFIX + r"(\w+)$")
+_EDGE_LINE = re.compile(r"^(\s*)" + NODE_PREFIX + r"(\w+) --> (\S+): (.*)$")
+_TITLE_LINE = re.compile(r"^title: .*$")
+
+
+def _plain(text: str) -> str:
+    """A title safe inside Mermaid's quotes and labels (quotes, semicolons and entity marks would end or break them)."""
+    return text.replace('"', "'").replace(";", ",").replace("#", "").replace("\n", " ")
+
+
+def in_words(source: str, definition: Definition, lang: str, width: int = 22) -> str:
+    """The diagram ``source`` in people's words, for the pages people read: each state's and step's title in ``lang``
+    (state titles wrapped every ``width`` characters or so), without the callbacks and guards the developers' page shows.
+    The open-step marks, styles and node ids are kept."""
+    out = []
+    for line in source.splitlines():
+        if _TITLE_LINE.match(line):
+            line = "title: " + json.dumps(_plain(definition.label(lang)), ensure_ascii=False)
+        elif state := _STATE_LINE.match(line):
+            found = definition.states.get(state.group(2))
+            if found is not None:
+                title = _plain(found.title.get(lang) or found.title["en"])
+                wrapped = LINE_BREAK.join(textwrap.wrap(title, width)) or title
+                line = f'{state.group(1)}state "{wrapped}" as {NODE_PREFIX}{state.group(2)}'
+        elif edge := _EDGE_LINE.match(line):
+            indent, source_state, target, labels = edge.groups()
+            words = []
+            for label in labels.split(" | "):
+                trigger = label.split(" ", 1)[0]
+                step = definition.transition(source_state, trigger)
+                mark = OPEN_MARK if label.endswith(OPEN_MARK) else ""
+                words.append((_plain(step.title.get(lang) or step.title["en"]) if step is not None else trigger) + mark)
+            line = f"{indent}{NODE_PREFIX}{source_state} --> {target}: {' | '.join(words)}"
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def mermaid(definition: Definition, highlight: str | None = None, open_steps: Iterable[str] = ()) -> str:

@@ -18,10 +18,15 @@ class Refused(Exception):
 
     status = 422
 
-    def __init__(self, sentence: str, status: int | None = None, *, technical: bool = False):
+    #: The form field the refusal is about (its name), when there is one: the page shows the sentence next to it.
+    field: str | None = None
+
+    def __init__(self, sentence: str, status: int | None = None, *, technical: bool = False, field: str | None = None):
         super().__init__(sentence)
         self.sentence = sentence
         self.technical = technical
+        if field is not None:
+            self.field = field
         if status is not None:
             self.status = status
 

@@ -52,6 +52,27 @@ class Subject:
     # (the named booleans the template asks: ``can.edit_dossier``...) and the rows they open, computed once from the
     # subject and the actor's standing (remembered). Templates compare no state and call no service.
     panel: Callable[[Any, Any], dict] | None = None
+    # The steps the inbox offers one person on an instance, beyond the bare titles of the transitions open to them:
+    # ``inbox_links(actor, instance) -> [InboxLink]`` (edit a draft, then declare it...), each domain its own.
+    inbox_links: Callable[[Any, Any], list[InboxLink]] | None = None
+
+
+@dataclass(frozen=True)
+class InboxLink:
+    """A step the inbox offers on an instance: a sentence and where to take it. ``trigger`` names the transition the
+    link leads to, if any, so that the inbox does not list that transition a second time."""
+
+    label: str
+    url: str
+    trigger: str | None = None
+
+
+def inbox_links(actor: Any, instance: Any, subjects: dict[str, Subject]) -> list[InboxLink]:
+    """What the subject of ``instance`` offers ``actor`` in the inbox (nothing when its domain says nothing)."""
+    subject = subjects.get(instance.subject_kind)
+    if subject is None or subject.inbox_links is None:
+        return []
+    return list(subject.inbox_links(actor, instance))
 
 
 @dataclass(frozen=True)

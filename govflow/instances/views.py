@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import public, signed_in
-from ..actions import refusal
+from ..actions import refusal, refused
 from ..engine import EngineError, Refused
-from ..engine.diagrams import mermaid
+from ..engine.diagrams import in_words, mermaid
 from ..extensions import db
 from ..i18n import tr
-from .forms import transition_form
+from .forms import TransitionFireForm, transition_form
 from .models import WorkflowInstance
 from .services import (
     blocked_steps,
@@ -66,18 +67,30 @@ def _load_visible(instance_id: int) -> WorkflowInstance:
     return instance
 
 
+def _refused_form(trigger: str) -> TransitionFireForm | None:
+    """The transition form of ``trigger`` refused in this request (typed values and messages), if any."""
+    form = g.get("refused_form")
+    if isinstance(form, TransitionFireForm) and form._prefix == f"{trigger}-":
+        return form
+    return None
+
+
 def render_instance(instance: WorkflowInstance, status: int = 200, error: str | None = None, failed_form=None):
-    """The instance page: subject, state, history, and a form per transition the user may fire now."""
+    """The instance page: subject, state, history, and a form per transition the user may fire now (the one just
+    refused, if any, with what the user typed and the refusal beside its field)."""
     engine = get_engine()
     registry = get_registry()
     d = engine.definition_of(instance)
     options = transition_options(current_user, instance)
+    refused_forms = {
+        t.trigger: failed_form if failed_form is not None and failed_form._prefix == f"{t.trigger}-" else _refused_form(t.trigger) for t, _r in options
+    }
+    # The step just refused keeps its form (what was typed, the sentence beside it) even when a guard now blocks it.
+    options = [(t, reason if refused_forms[t.trigger] is None else None) for t, reason in options]
     forms = []
     for t in (t for t, reason in options if reason is None):
-        if failed_form is not None and failed_form._prefix == f"{t.trigger}-":
-            forms.append((t, failed_form))
-        else:
-            forms.append((t, transition_form(t, registry.inputs, expected_version=instance.version)))
+        kept = refused_forms[t.trigger]
+        forms.append((t, kept if kept is not None else transition_form(t, registry.inputs, d, formdata=None, expected_version=instance.version)))
     subject = registry.subjects.get(instance.subject_kind)
     shown = subject.load(instance) if subject else {}
     if subject is not None and subject.panel is not None:
@@ -93,7 +106,8 @@ def render_instance(instance: WorkflowInstance, status: int = 200, error: str | 
         subject=shown,
         can=shown.get("can"),
         error=error,
-        diagram_source=mermaid(d, instance.status, [t.trigger for t, _form in forms]),
+        # People's words on the item's page (titles in the reader's language); the developers' page keeps the keys.
+        diagram_source=in_words(mermaid(d, instance.status, [t.trigger for t, _form in forms]), d, str(get_locale() or "en")),
         open_steps=len(forms),
         panels=[(template, load(instance)) for template, load in registry.panels],
     ), status
@@ -125,22 +139,26 @@ def fire(instance_id: int, trigger: str):
         abort(403)
     engine = get_engine()
     d = engine.definition_of(instance)
+
+    def page():
+        # Read again: a refusal rolled the session back, and the page shows the item as it now stands.
+        return render_instance(db.session.get(WorkflowInstance, instance_id))
+
     transition = d.transition(instance.status, trigger)
     if transition is None:
-        return render_instance(instance, 409, _("This step is not possible from the current state."))
+        return refused(_("This step is not possible from the current state."), 409, page=page)
     if not engine.may_act(instance, current_user, transition):
-        return render_instance(instance, 403, _("You are not allowed to take this step."))
-    form = transition_form(transition, get_registry().inputs)
+        return refused(_("You are not allowed to take this step."), 403, page=page)
+    form = transition_form(transition, get_registry().inputs, d)
     if not form.validate_on_submit():
-        return render_instance(instance, 422, _("Please correct the highlighted fields."), failed_form=form)
+        return refused(_("Correct the highlighted fields."), 422, page=page, form=form)
     inputs = {name: getattr(form, name).data or "" for name in form.input_names}
     try:
         fire_transition(current_user, instance, trigger, inputs, expected_version=int(form.expected_version.data))
     except Refused as exc:
         db.session.rollback()
-        instance = db.session.get(WorkflowInstance, instance_id)
         message, status = refusal(exc)
-        return render_instance(instance, status, message)
+        return refused(message, status, page=page, form=form, field=exc.field)
     db.session.commit()
     flash(_("Done: %(step)s.", step=tr(transition.title)), "success")
     return redirect(url_for("instances.show", instance_id=instance_id))  # the id, not instance.id: no reload after commit

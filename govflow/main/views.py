@@ -11,6 +11,7 @@ from flask_login import current_user
 from ..access import public, signed_in
 from ..extensions import db
 from ..instances.deadlines import reminders_for
+from ..instances.registry import inbox_links
 from ..instances.services import blocked_steps, get_registry, preload_subjects, transition_options, waiting_on
 from ..web import page_arg
 
@@ -37,8 +38,14 @@ def dashboard():
     # Why an item with no step open waits on the user: the first guard's sentence (the guards above have run already).
     blocked = {item_id: next((reason for _t, reason in blocked_steps(steps)), None) for item_id, steps in options.items()}
     reminders = reminders_for([i.id for i in page.items])
-    sections = [(template, load(current_user)) for template, load in get_registry().inbox_sections]
-    return render_template("main/dashboard.html", page=page, actions=actions, blocked=blocked, reminders=reminders, sections=sections)
+    registry = get_registry()
+    # What each item's domain offers beyond the open steps (a draft commitment: describe it, then declare it).
+    links = {i.id: inbox_links(current_user, i, registry.subjects) for i in page.items}
+    for item_id, offered in links.items():
+        covered = {link.trigger for link in offered if link.trigger}
+        actions[item_id] = [t for t in actions[item_id] if t.trigger not in covered]
+    sections = [(template, load(current_user)) for template, load in registry.inbox_sections]
+    return render_template("main/dashboard.html", page=page, actions=actions, links=links, blocked=blocked, reminders=reminders, sections=sections)
 
 
 @bp.get("/favicon.ico")

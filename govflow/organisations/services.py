@@ -47,15 +47,15 @@ class NotFound(Refused):
 def _clean_org_fields(name: str, kind: str, country: str, identifier: str | None, website: str | None) -> dict:
     name = (name or "").strip()
     if not name:
-        raise OrganisationError(_("An organisation needs a name."))
+        raise OrganisationError(_("An organisation needs a name."), field="name")
     if kind not in {k.value for k in OrganisationKind}:
-        raise OrganisationError(_("Unknown organisation kind: %(kind)s.", kind=kind))
+        raise OrganisationError(_("Unknown organisation kind: %(kind)s.", kind=kind), field="kind")
     country = (country or "").strip().upper()
     if len(country) != 2 or not country.isalpha():
-        raise OrganisationError(_("The country is a two-letter code such as FR."))
+        raise OrganisationError(_("The country is a two-letter code such as FR."), field="country")
     website = (website or "").strip() or None
     if website and not website.startswith(("http://", "https://")):
-        raise OrganisationError(_("The website must start with http:// or https://."))
+        raise OrganisationError(_("The website must start with http:// or https://."), field="website")
     return {"name": name, "kind": kind, "country": country, "identifier": (identifier or "").strip() or None, "website": website}
 
 
@@ -65,7 +65,7 @@ def create_organisation(
     """Create an organisation; its founder (if given) becomes an officer. Raise OrganisationError on bad input or a taken name."""
     fields = _clean_org_fields(name, kind, country, identifier, website)
     if db.session.scalar(sa.select(Organisation.id).where(sa.func.lower(Organisation.name) == fields["name"].lower())) is not None:
-        raise OrganisationError(_("An organisation named %(name)s already exists.", name=fields["name"]))
+        raise OrganisationError(_("An organisation named %(name)s already exists.", name=fields["name"]), field="name")
     org = Organisation(**fields)
     with expect_duplicate(Organisation.__table__, {"name"}, _("An organisation named %(name)s already exists.", name=fields["name"])):
         db.session.add(org)
@@ -81,7 +81,7 @@ def update_organisation(actor: Any, org: Organisation, **fields: Any) -> Organis
     clean = _clean_org_fields(fields["name"], fields["kind"], fields["country"], fields.get("identifier"), fields.get("website"))
     taken = db.session.scalar(sa.select(Organisation.id).where(sa.func.lower(Organisation.name) == clean["name"].lower(), Organisation.id != org.id))
     if taken is not None:
-        raise OrganisationError(_("An organisation named %(name)s already exists.", name=clean["name"]))
+        raise OrganisationError(_("An organisation named %(name)s already exists.", name=clean["name"]), field="name")
     for key, value in clean.items():
         setattr(org, key, value)
     db.session.flush()
@@ -113,9 +113,9 @@ def invite_member(actor: Any, organisation: Organisation, email: str, role: str,
         raise NotPermitted(_("Only the organisation's officers can invite members."))
     email = (email or "").strip().lower()
     if not EMAIL_RE.match(email):
-        raise OrganisationError(_("Give an e-mail address."))
+        raise OrganisationError(_("Give an e-mail address."), field="email")
     if role not in {r.value for r in MemberRole}:
-        raise OrganisationError(_("Unknown member role: %(role)s.", role=role))
+        raise OrganisationError(_("Unknown member role: %(role)s.", role=role), field="role")
     now = now or utcnow()
     pending = db.session.scalar(
         sa.select(Invitation).where(Invitation.organisation_id == organisation.id, Invitation.email == email, Invitation.answered_at.is_(None))

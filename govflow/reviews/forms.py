@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, FieldList, Form, FormField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+
+from ..formfields import MAX_ROWS
 
 VOTE_CHOICES = [
     SelectChoice("favourable", _l("Favourable")),
@@ -17,10 +19,25 @@ VOTE_CHOICES = [
 ]
 
 
+class InterestRow(Form):
+    """One declared interest: an organisation and how one is linked to it."""
+
+    organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=300)])
+    relation = SelectField(
+        _l("Link"),
+        choices=[
+            SelectChoice("works_for", _l("I work for it")),
+            SelectChoice("advises", _l("I advise it")),
+            SelectChoice("funds", _l("I fund it")),
+            SelectChoice("funded_by", _l("It funds me")),
+        ],
+    )
+
+
 class InterestsForm(FlaskForm):
     """A new version of one's declaration of interests."""
 
-    interests = TextAreaField(_l("Organisations, one per line: name | works_for, advises, funds or funded_by"), validators=[Length(max=8000)])
+    interests = FieldList(FormField(InterestRow), label=_l("Organisations you are linked to"), min_entries=1, max_entries=MAX_ROWS)
     personal_links = TextAreaField(_l("Personal links to declare"), validators=[Optional(), Length(max=4000)])
 
 

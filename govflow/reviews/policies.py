@@ -61,6 +61,12 @@ def can_read_dossier(user: Any, referral: Referral) -> bool:
     return is_holder(user, referral)
 
 
+def can_edit_dossier(user: Any, referral: Referral) -> bool:
+    """Whether ``user`` may open the dossier's form and add files to it: the holder organisation's members (the services
+    then accept a change in draft and when the committee asked for changes only)."""
+    return is_holder(user, referral)
+
+
 def can_lead(user: Any, referral: Referral) -> bool:
     """Whether ``user`` leads the referral's examination: its committee's secretary or chair, not recused."""
     return _signed_in(user) and services.committee_role(user, referral.committee_id) in services.LEAD_ROLES and not services.is_recused(user, referral)
@@ -76,8 +82,7 @@ class CanReferral:
     """What the referral's panel offers one person: named answers the template reads (it compares no state)."""
 
     read_dossier: bool = False  # its text, its files, what changed (``can_read_dossier``)
-    edit_dossier: bool = False  # change it and add files: whoever sees the page without a committee role, in draft or
-    # when changes were requested (the services then admit the holder's members only)
+    edit_dossier: bool = False  # change it and add files (``can_edit_dossier``), in draft or when changes were requested
     see_recusals: bool = False  # the committee's members, and anyone once a member is recused
     examine: bool = False  # the committee's members in term, not recused: the rapporteurs
     see_votes: bool = False  # the same members: the ballots of closed rounds
@@ -110,7 +115,7 @@ def referral_permissions(actor: Any, referral: Referral, decision: Any = _LOAD) 
     final = get_engine().definition_of(referral.instance).states[status].final
     return CanReferral(
         read_dossier=can_read_dossier(actor, referral),
-        edit_dossier=role is None and status in services.DOSSIER_STATES,
+        edit_dossier=can_edit_dossier(actor, referral) and status in services.DOSSIER_STATES,
         see_recusals=role is not None or bool(services.recusals(referral)),
         examine=examine,
         see_votes=examine,

@@ -227,7 +227,7 @@ def create_referral(
         raise NotPermitted(_("Only members of the organisation can refer its projects."))
     title = (title or "").strip()
     if not title:
-        raise ReviewError(_("A referral needs a title."))
+        raise ReviewError(_("A referral needs a title."), field="title")
     instance = start_instance(actor, REFERRAL_WORKFLOW, title=f"{organisation.name}: {title}"[:300], subject_kind="referral")
     referral = Referral(
         committee=committee, organisation=organisation, instance=instance, title=title[:300], publish_consent=publish_consent, submitted_by_id=actor.id
@@ -362,10 +362,10 @@ def cast_vote(actor: Any, referral: Referral, choice: str, rationale: str | None
     if actor.id not in eligible_members(referral):
         raise VoteRefused(_("Only members of this committee can vote on its referrals."))
     if choice not in VOTE_CHOICES:
-        raise ReviewError(_("Choose one of the proposed votes."))
+        raise ReviewError(_("Choose one of the proposed votes."), field="choice")
     rationale = (rationale or "").strip() or None
     if choice not in ("favourable", "abstain") and not rationale:
-        raise ReviewError(_("Give the rationale of your vote."))
+        raise ReviewError(_("Give the rationale of your vote."), field="rationale")
     vote_round = current_round(referral)
     now = utcnow()
     values = {

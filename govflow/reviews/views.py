@@ -3,21 +3,26 @@ decisions with their conditions and dissenting opinions."""
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..access import public, roles_required, signed_in
-from ..actions import act, refusal
+from ..actions import act, refusal, refused, shown_form
 from ..attestations.models import Attestation
 from ..charters.catalog import get_catalog
 from ..engine import EngineError, Refused
 from ..extensions import db
+from ..formfields import edit_rows, pad_rows
 from ..i18n import tr
+from ..instances.models import WorkflowInstance
 from ..instances.services import Page
+from ..instances.views import render_instance
 from ..interests.services import current_declaration, declare_interests
 from ..organisations.models import Organisation
 from ..organisations.services import evidence_root, user_organisations
@@ -29,12 +34,6 @@ from .models import Committee, Condition, Decision, DossierAttachment, Referral
 from .wording import tally_explanation
 
 bp = Blueprint("reviews", __name__)
-
-
-def _refused(exc: Refused) -> int:
-    message, status = refusal(exc)
-    flash(message, "error")
-    return status
 
 
 def _referral(referral_id: int) -> Referral:
@@ -53,47 +52,61 @@ def _dossier_readable(referral_id: int) -> Referral:
     return referral
 
 
-def _back(referral: Referral):
-    return redirect(url_for("instances.show", instance_id=referral.instance_id)), 303
+def _referral_page(referral: Referral):
+    """The referral's page (its instance's), rendered again by a refusal of one of the panel's forms."""
+    instance_id = referral.instance_id
+
+    def page():
+        return render_instance(db.session.get(WorkflowInstance, instance_id))
+
+    return page
 
 
-def _act(referral: Referral, action, success: str):
-    """Run a member's action on a referral, commit, and go back to its page; a refusal changes nothing and says why."""
-    return act(action, success, url_for("instances.show", instance_id=referral.instance_id))
+def _act(referral: Referral, action, success: str, *, page, key: str):
+    """Run a member's action on a referral, commit, and go back to its page; a refusal changes nothing and is said
+    beside the panel's form ``key`` on ``page`` (the referral's), with what was typed."""
+    return act(action, success, url_for("instances.show", instance_id=referral.instance_id), page=page, key=key)
+
+
+def _interest_items(rows: list[dict]) -> list[dict]:
+    """The declaration's rows with an organisation named (empty rows are left out)."""
+    named = [(str(row.get("organisation") or "").strip(), row.get("relation") or "works_for") for row in rows]
+    return [{"organisation": name, "relation": relation} for name, relation in named if name]
+
+
+def _interests_page(form: InterestsForm | None = None):
+    """The declaration's page: the current version in the form (and an empty row to add one), or what was just refused
+    or is being edited, with its messages."""
+    current = current_declaration(current_user.id)
+    if form is None:
+        defaults = {"interests": list(current.interests), "personal_links": current.personal_links} if current is not None else {}
+        form = shown_form(InterestsForm, **defaults)
+        if g.get("refused_form") is not form:  # room for one more organisation
+            pad_rows(form.interests, len(current.interests) + 1 if current is not None else 2)
+    return render_template("reviews/interests.html", form=form, current=current)
 
 
 @bp.route("/interests", methods=["GET", "POST"])
 @roles_required("committee_member", "committee_secretary", "programme_manager")
 def interests():
     """The signed-in member's or evaluator's declaration of interests: each save is a new dated version."""
-    current = current_declaration(current_user.id)
+    if request.method == "GET":
+        return _interests_page()
     form = InterestsForm()
-    if request.method == "GET" and current is not None:
-        form.interests.data = "\n".join(f"{i['organisation']} | {i['relation']}" for i in current.interests)
-        form.personal_links.data = current.personal_links
-    status = 200
-    if form.validate_on_submit():
-        items = []
-        for line in (form.interests.data or "").splitlines():
-            if line.strip():
-                name, _sep, relation = line.partition("|")
-                items.append({"organisation": name.strip(), "relation": relation.strip() or "works_for"})
-        try:
-            declare_interests(current_user, items, form.personal_links.data)
-        except Refused as exc:
-            db.session.rollback()
-            status = _refused(exc)
-        else:
-            db.session.commit()
-            flash(_("Your declaration of interests was recorded as a new version."), "success")
-            return redirect(url_for("reviews.interests")), 303
-    elif form.is_submitted():
-        status = 422
-    return render_template("reviews/interests.html", form=form, current=current), status
+    if edit_rows(form, ("interests",)):
+        return _interests_page(form)
+    if not form.validate_on_submit():
+        return refused(_("Correct the highlighted fields."), 422, page=_interests_page, form=form)
+    return act(
+        lambda: declare_interests(current_user, _interest_items(form.interests.data), form.personal_links.data),
+        _("Your declaration of interests was recorded as a new version."),
+        url_for("reviews.interests"),
+        page=_interests_page,
+        form=form,
+    )
 
 
-def _referral_form(**kwargs) -> ReferralForm:
-    form = ReferralForm(**kwargs)
+def _with_choices(form: ReferralForm) -> ReferralForm:
     form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in user_organisations(current_user)]
     form.committee_id.choices = [SelectChoice(c.id, c.name) for c in db.session.scalars(sa.select(Committee).order_by(Committee.name))]
     form.charters.choices = [SelectChoice(c.slug, tr(c.title)) for c in get_catalog().latest_all()]
@@ -108,6 +121,26 @@ def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+def _dossier_form_page(form: ReferralForm, values: dict, referral: Referral | None):
+    """The referral's form (new, or its dossier's edition) with the dossier's sections and their messages."""
+    lang = str(get_locale())
+    return render_template(
+        "reviews/referral_form.html",
+        form=form,
+        values=values,
+        fields=dossier.FIELDS,
+        max_length=dossier.MAX_LENGTH,
+        lang=lang,
+        errors=dossier.validate(values, lang) if values else {},
+        referral=referral,
+    )
+
+
+def _new_referral_page():
+    """A blank referral, or the one just refused with what was typed (its dossier's sections included)."""
+    return _dossier_form_page(_with_choices(shown_form(ReferralForm)), _dossier_values() if request.method == "POST" else {}, None)
+
+
 @bp.route("/referrals/new", methods=["GET", "POST"])
 @signed_in
 def new_referral():
@@ -117,44 +150,41 @@ def new_referral():
     """
     if not user_organisations(current_user):
         abort(403, _("Only members of an organisation can refer a project."))
-    form = _referral_form()
-    status = 200
-    values = _dossier_values() if request.method == "POST" else {}
-    if form.validate_on_submit():
-        try:
-            referral = services.create_referral(
-                current_user,
-                _organisation(form.organisation_id.data),
-                db.session.get(Committee, form.committee_id.data),
-                form.title.data,
-                values,
-                _lines(form.partners.data),
-                form.charters.data or [],
-                form.publish_consent.data,
-            )
-        except Refused as exc:
-            db.session.rollback()
-            status = _refused(exc)
-        else:
-            db.session.commit()
-            flash(_("Referral saved as a draft. Submit it when the dossier is complete."), "success")
-            return redirect(url_for("instances.show", instance_id=referral.instance_id))
-    elif form.is_submitted():
-        status = 422
-    return render_template(
-        "reviews/referral_form.html",
-        form=form,
-        values=values,
-        fields=dossier.FIELDS,
-        max_length=dossier.MAX_LENGTH,
-        lang=str(get_locale()),
-        errors=dossier.validate(values, str(get_locale())) if values else {},
-        referral=None,
-    ), status
+    if request.method == "GET":
+        return _new_referral_page()
+    form = _with_choices(ReferralForm())
+    if not form.validate_on_submit():
+        return refused(_("Correct the highlighted fields."), 422, page=_new_referral_page, form=form)
+    try:
+        referral = services.create_referral(
+            current_user,
+            _organisation(form.organisation_id.data),
+            db.session.get(Committee, form.committee_id.data),
+            form.title.data,
+            _dossier_values(),
+            _lines(form.partners.data),
+            form.charters.data or [],
+            form.publish_consent.data,
+        )
+    except Refused as exc:
+        db.session.rollback()
+        message, status = refusal(exc)
+        return refused(message, status, page=_new_referral_page, form=form, field=exc.field)
+    db.session.commit()
+    flash(_("Referral saved as a draft. Submit it when the dossier is complete."), "success")
+    return redirect(url_for("instances.show", instance_id=referral.instance_id))
 
 
 def _organisation(organisation_id: int):
     return db.session.get(Organisation, organisation_id)
+
+
+def _edit_dossier_page(referral: Referral):
+    """The dossier's form with its latest version, or the edition just refused with what was typed."""
+    version = services.latest_dossier(referral)
+    form = _with_choices(shown_form(ReferralForm, obj=referral, partners="\n".join(version.partners), charters=list(version.charters)))
+    values = _dossier_values() if request.method == "POST" else dict(version.fields)
+    return _dossier_form_page(form, values, referral)
 
 
 @bp.route("/referrals/<int:referral_id>/dossier", methods=["GET", "POST"])
@@ -165,38 +195,22 @@ def edit_dossier(referral_id: int):
     :raise 403: not a member of the referring organisation.
     """
     referral = _referral(referral_id)
-    if referral.organisation_id not in {o.id for o in user_organisations(current_user)}:
+    if not policies.can_edit_dossier(current_user, referral):
         abort(403)
-    version = services.latest_dossier(referral)
-    form = _referral_form(obj=referral)
-    form.organisation_id.data, form.committee_id.data = referral.organisation_id, referral.committee_id
-    values = _dossier_values() if request.method == "POST" else dict(version.fields)
     if request.method == "GET":
-        form.partners.data = "\n".join(version.partners)
-        form.charters.data = list(version.charters)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.update_dossier(current_user, referral, values, _lines(form.partners.data), form.charters.data or [])
-        except Refused as exc:
-            db.session.rollback()
-            status = _refused(exc)
-        else:
-            db.session.commit()
-            flash(_("Dossier saved."), "success")
-            return _back(referral)
-    elif form.is_submitted():
-        status = 422
-    return render_template(
-        "reviews/referral_form.html",
+        return _edit_dossier_page(referral)
+    form = _with_choices(ReferralForm(obj=referral))
+    form.organisation_id.data, form.committee_id.data = referral.organisation_id, referral.committee_id
+    page = functools.partial(_edit_dossier_page, referral)
+    if not form.validate_on_submit():
+        return refused(_("Correct the highlighted fields."), 422, page=page, form=form)
+    return act(
+        lambda: services.update_dossier(current_user, referral, _dossier_values(), _lines(form.partners.data), form.charters.data or []),
+        _("Dossier saved."),
+        url_for("instances.show", instance_id=referral.instance_id),
+        page=page,
         form=form,
-        values=values,
-        fields=dossier.FIELDS,
-        max_length=dossier.MAX_LENGTH,
-        lang=str(get_locale()),
-        errors=dossier.validate(values, str(get_locale())),
-        referral=referral,
-    ), status
+    )
 
 
 @bp.get("/referrals/<int:referral_id>/changes")
@@ -242,10 +256,10 @@ def add_rapporteur(referral_id: int):
         abort(403, _("Only the committee's secretary or chair can assign rapporteurs."))
     form = RapporteurForm()
     form.user_id.choices = _member_choices(referral, True)
+    page, key = _referral_page(referral), "rapporteur"
     if not form.validate_on_submit():
-        flash(_("Choose a member of the committee who is not recused."), "error")
-        return _back(referral)
-    return _act(referral, lambda: services.assign_rapporteur(current_user, referral, form.user_id.data), _("Rapporteur assigned."))
+        return refused(_("Choose a member of the committee who is not recused."), 422, page=page, key=key)
+    return _act(referral, lambda: services.assign_rapporteur(current_user, referral, form.user_id.data), _("Rapporteur assigned."), page=page, key=key)
 
 
 @bp.post("/referrals/<int:referral_id>/recusals")
@@ -260,10 +274,26 @@ def add_recusal(referral_id: int):
         abort(403, _("Only the member concerned or the committee's chair can record a recusal."))
     form = RecusalForm()
     form.user_id.choices = _member_choices(referral, False)
+    page, key = _referral_page(referral), "recusal"
     if not form.validate_on_submit():
-        flash(_("A recusal needs a member and a reason."), "error")
-        return _back(referral)
-    return _act(referral, lambda: services.recuse(current_user, referral, form.user_id.data, form.reason.data), _("The recusal was recorded."))
+        return refused(_("A recusal needs a member and a reason."), 422, page=page, key=key)
+    return _act(
+        referral, lambda: services.recuse(current_user, referral, form.user_id.data, form.reason.data), _("The recusal was recorded."), page=page, key=key
+    )
+
+
+def _vote_page(referral: Referral):
+    """The ballot's page: one's current vote in the form, or the ballot just refused with what was chosen and typed."""
+    mine = services.my_vote(current_user, referral)
+    receipt = services.ballot_leaves([mine.id]).get(mine.id) if mine is not None else None
+    return render_template(
+        "reviews/vote.html",
+        referral=referral,
+        form=shown_form(VoteForm, obj=mine),
+        mine=mine,
+        vote_round=services.current_round(referral),
+        receipt=receipt.hex() if receipt else None,
+    )
 
 
 @bp.route("/referrals/<int:referral_id>/vote", methods=["GET", "POST"])
@@ -278,30 +308,26 @@ def vote(referral_id: int):
         abort(403, _("You are recused from this referral: you cannot vote on it or see its votes."))
     if current_user.id not in services.eligible_members(referral):
         abort(403, _("Only members of this committee can vote on its referrals."))
-    mine = services.my_vote(current_user, referral)
-    form = VoteForm(obj=mine)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.cast_vote(current_user, referral, form.choice.data, form.rationale.data)
-        except Refused as exc:
-            db.session.rollback()
-            status = _refused(exc)
-        else:
+    if request.method == "GET":
+        return _vote_page(referral)
+    form = VoteForm(obj=services.my_vote(current_user, referral))
+    page = functools.partial(_vote_page, referral)
+    if not form.validate_on_submit():
+        return refused(_("Correct the highlighted fields."), 422, page=page, form=form)
+    try:
+        services.cast_vote(current_user, referral, form.choice.data, form.rationale.data)
+    except Refused as exc:
+        db.session.rollback()
+        message, status = refusal(exc)
+        return refused(message, status, page=page, form=form, field=exc.field)
+    db.session.commit()
+    flash(_("Your vote was recorded. You may change it until the vote closes."), "success")
+    try:  # the last ballot closes the vote; a concurrent closing is not an error for this voter
+        if services.close_vote_when_complete(referral):
             db.session.commit()
-            flash(_("Your vote was recorded. You may change it until the vote closes."), "success")
-            try:  # the last ballot closes the vote; a concurrent closing is not an error for this voter
-                if services.close_vote_when_complete(referral):
-                    db.session.commit()
-            except EngineError:
-                db.session.rollback()
-            return _back(referral)
-    elif form.is_submitted():
-        status = 422
-    receipt = services.ballot_leaves([mine.id]).get(mine.id) if mine is not None else None
-    return render_template(
-        "reviews/vote.html", referral=referral, form=form, mine=mine, vote_round=services.current_round(referral), receipt=receipt.hex() if receipt else None
-    ), status
+    except EngineError:
+        db.session.rollback()
+    return redirect(url_for("instances.show", instance_id=referral.instance_id), code=303)
 
 
 @bp.get("/referrals/<int:referral_id>/votes")
@@ -338,10 +364,16 @@ def follow_condition(condition_id: int):
     if not policies.can_lead(current_user, referral):
         abort(403, _("Only the committee's secretary or chair follows up conditions."))
     form = ConditionForm()
+    page, key = _referral_page(referral), f"condition-{condition.id}"
     if not form.validate_on_submit():
-        flash(_("Say whether the condition is met, with the evidence."), "error")
-        return _back(referral)
-    return _act(referral, lambda: services.resolve_condition(current_user, condition, form.status.data, form.evidence.data), _("Condition followed up."))
+        return refused(_("Say whether the condition is met, with the evidence."), 422, page=page, key=key)
+    return _act(
+        referral,
+        lambda: services.resolve_condition(current_user, condition, form.status.data, form.evidence.data),
+        _("Condition followed up."),
+        page=page,
+        key=key,
+    )
 
 
 @bp.post("/decisions/<int:decision_id>/dissent")
@@ -358,10 +390,10 @@ def dissent(decision_id: int):
     if not services.may_dissent(current_user, decision):
         abort(403, _("Only a member who voted otherwise can write a dissenting opinion."))
     form = DissentForm()
+    page, key = _referral_page(referral), "dissent"
     if not form.validate_on_submit():
-        flash(_("Write the dissenting opinion."), "error")
-        return _back(referral)
-    return _act(referral, lambda: services.add_dissent(current_user, decision, form.text.data), _("Your dissenting opinion was recorded."))
+        return refused(_("Write the dissenting opinion."), 422, page=page, key=key)
+    return _act(referral, lambda: services.add_dissent(current_user, decision, form.text.data), _("Your dissenting opinion was recorded."), page=page, key=key)
 
 
 @bp.post("/referrals/<int:referral_id>/files")
@@ -372,17 +404,19 @@ def add_file(referral_id: int):
     :raise 403: not a member of the referring organisation.
     """
     referral = _referral(referral_id)
+    if not policies.can_edit_dossier(current_user, referral):
+        abort(403, _("Only members of the organisation can add files to its dossier."))
+    page, key = _referral_page(referral), "file"
     upload = request.files.get("upload")
     if upload is None or not upload.filename:
-        flash(_("Choose a file."), "error")
-        return _back(referral)
+        return refused(_("Choose a file."), 422, page=page, key=key)
     max_bytes = current_app.config["EVIDENCE_MAX_BYTES"]
     try:
         data = read_limited(upload.stream, max_bytes)
         checked = inspect_upload(data, upload.filename, max_bytes)
     except UploadRefused as exc:
-        return render_template("errors/error.html", status=422, message=_("File refused: %(why)s", why=str(exc))), 422
-    return _act(referral, lambda: services.attach_file(current_user, referral, data, checked), _("File attached to the dossier."))
+        return refused(_("File refused: %(why)s", why=str(exc)), 422, page=page, key=key)
+    return _act(referral, lambda: services.attach_file(current_user, referral, data, checked), _("File attached to the dossier."), page=page, key=key)
 
 
 @bp.get("/referral-files/<int:attachment_id>")
@@ -442,11 +476,11 @@ def ballot_openings(decision_id: int):
 
 @bp.app_context_processor
 def _review_helpers():
-    """The review forms templates build (who sees them is decided by ``policies.referral_permissions``)."""
+    """The review forms templates build, through ``shown_form`` (who sees them is decided by ``policies.referral_permissions``)."""
     return {
-        "rapporteur_form": RapporteurForm,
-        "recusal_form": RecusalForm,
-        "condition_form": ConditionForm,
-        "dissent_form": DissentForm,
+        "rapporteur_form": functools.partial(shown_form, RapporteurForm),
+        "recusal_form": functools.partial(shown_form, RecusalForm),
+        "condition_form": functools.partial(shown_form, ConditionForm),
+        "dissent_form": functools.partial(shown_form, DissentForm),
         "tally_explanation": tally_explanation,
     }

@@ -4,16 +4,45 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..formfields import DateInRange
+from ..formfields import MAX_ROWS, DateInRange
 from ..i18n import tr
 from .models import SCORE_MAX
 
 KIND_CHOICES = [SelectChoice("workshop", _l("Workshop")), SelectChoice("deliverable", _l("Deliverable")), SelectChoice("meeting", _l("Meeting"))]
+
+
+class BilingualRow(Form):
+    """One row of a list typed in both languages (an eligibility criterion, a work axis)."""
+
+    en = StringField(_l("English"), validators=[Optional(), Length(max=300)])
+    fr = StringField(_l("French"), validators=[Optional(), Length(max=300)])
+
+
+class GridRow(BilingualRow):
+    """One criterion of the selection grid: its title in both languages and its weight."""
+
+    weight = IntegerField(_l("Weight (1-100)"), validators=[Optional(), NumberRange(1, 100)])
+
+
+#: The programme form's lists of rows, each edited with "add a row" and "remove" buttons that work without JavaScript.
+ROW_LISTS = ("eligibility", "grid", "axes")
 
 
 class ProgrammeForm(FlaskForm):
@@ -26,11 +55,11 @@ class ProgrammeForm(FlaskForm):
     description_fr = TextAreaField(_l("Description (French)"), validators=[DataRequired(), Length(max=8000)])
     call_opens_on = DateField(_l("The call opens on"), validators=[DataRequired(), DateInRange()])
     call_closes_on = DateField(_l("The call closes on (last day included)"), validators=[DataRequired(), DateInRange()])
-    eligibility = TextAreaField(_l("Eligibility criteria, one per line: English | French"), validators=[DataRequired(), Length(max=8000)])
-    grid = TextAreaField(_l("Selection grid, one criterion per line: English | French | weight"), validators=[DataRequired(), Length(max=8000)])
+    eligibility = FieldList(FormField(BilingualRow), label=_l("Eligibility criteria"), min_entries=1, max_entries=MAX_ROWS)
+    grid = FieldList(FormField(GridRow), label=_l("Selection grid: criteria and their weights"), min_entries=1, max_entries=MAX_ROWS)
     cohort_size = IntegerField(_l("Cohort size (laureates)"), validators=[DataRequired(), NumberRange(1, 100)])
     support_months = IntegerField(_l("Support duration (months)"), validators=[DataRequired(), NumberRange(1, 36)])
-    axes = TextAreaField(_l("Work axes of every roadmap, one per line: English | French"), validators=[DataRequired(), Length(max=8000)])
+    axes = FieldList(FormField(BilingualRow), label=_l("Work axes of every roadmap"), min_entries=1, max_entries=MAX_ROWS)
 
 
 class ApplicationForm(FlaskForm):
@@ -45,7 +74,7 @@ class ApplicationForm(FlaskForm):
 class AuditionForm(FlaskForm):
     """Schedule an audition."""
 
-    when = DateTimeLocalField(_l("Date and time (UTC)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired(), DateInRange()])
+    when = DateTimeLocalField(_l("Date and time (your time zone)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired(), DateInRange()])
     place = StringField(_l("Place or video link"), validators=[DataRequired(), Length(max=300)])
 
 
@@ -110,17 +139,19 @@ class SynthesisForm(FlaskForm):
 
 def score_form(grid: list[dict], formdata=None, sheet=None) -> FlaskForm:
     """A scoring sheet for ``grid``: a score from 0 to the top and an optional comment per criterion, and a general comment."""
-    choices = [SelectChoice(str(n), str(n)) for n in range(SCORE_MAX + 1)]
+    # No score is preset: a blank first choice, refused if left so, rather than a forgotten criterion becoming a silent 0.
+    choices = [SelectChoice("", _l("— choose a score —"))] + [SelectChoice(str(n), str(n)) for n in range(SCORE_MAX + 1)]
+    required = DataRequired(message=_l("Choose a score for this criterion: one left blank is not counted as 0."))
 
     class ScoreForm(FlaskForm):
         comment = TextAreaField(_l("General comment"), validators=[Optional(), Length(max=4000)])
 
     for criterion in grid:
         key = criterion["key"]
-        setattr(ScoreForm, f"score_{key}", SelectField(tr(criterion["title"]), choices=choices, validators=[DataRequired()]))
+        setattr(ScoreForm, f"score_{key}", SelectField(tr(criterion["title"]), choices=choices, validators=[required]))
         setattr(ScoreForm, f"note_{key}", TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)]))
     data = {}
     if sheet is not None:
         data = {f"score_{k}": str(v) for k, v in sheet.scores.items()} | {f"note_{k}": v for k, v in (sheet.comments or {}).items()}
         data["comment"] = sheet.comment
-    return ScoreForm(formdata=formdata, data=data) if formdata is not None else ScoreForm(data=data)
+    return ScoreForm(formdata=formdata, data=data)

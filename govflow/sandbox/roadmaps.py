@@ -111,16 +111,16 @@ def add_milestone(
     """A manager plans a milestone under an axis, with its dates and an owner on each side."""
     _require_planner(actor, application)
     if axis is None or axis.application_id != application.id:
-        raise SandboxError(_("Choose one of this laureate's axes."))
+        raise SandboxError(_("Choose one of this laureate's axes."), field="axis_id")
     if kind not in MILESTONE_KINDS:
-        raise SandboxError(_("Choose a workshop, a deliverable or a meeting."))
+        raise SandboxError(_("Choose a workshop, a deliverable or a meeting."), field="kind")
     title = required_text(title, _("The milestone's title"), 300)
     _check_dates(starts_on, due_on)
     if manager_owner_id not in {u.id for u in programme_owners(application)}:
-        raise SandboxError(_("The programme's owner must be one of its managers or evaluators who may see this laureate's roadmap."))
+        raise SandboxError(_("The programme's owner must be one of its managers or evaluators who may see this laureate's roadmap."), field="manager_owner_id")
     owner = db.session.get(User, team_owner_id) if team_owner_id else None
     if owner is None or not is_member(owner, application.organisation_id):
-        raise SandboxError(_("The laureate's owner must be a member of the laureate's organisation."))
+        raise SandboxError(_("The laureate's owner must be a member of the laureate's organisation."), field="team_owner_id")
     now = now or utcnow()
     instance = start_instance(actor, MILESTONE_WORKFLOW, title=f"{application.organisation.name}: {title}"[:300], subject_kind="milestone", now=now)
     milestone = Milestone(
@@ -153,7 +153,7 @@ def _check_dates(starts_on: date, due_on: date) -> None:
     if not isinstance(starts_on, date) or not isinstance(due_on, date):
         raise SandboxError(_("Give the milestone's start and due dates."))
     if due_on < starts_on:
-        raise SandboxError(_("A milestone is due on or after the day it starts."))
+        raise SandboxError(_("A milestone is due on or after the day it starts."), field="due_on")
     if not (bounds.date_in_range(starts_on) and bounds.date_in_range(due_on)):
         raise SandboxError(date_range_sentence())
 

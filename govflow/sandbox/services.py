@@ -101,38 +101,46 @@ def slug_key(text: str, taken: set[str]) -> str:
     return key
 
 
-def parse_bilingual_lines(text: str | None, what: str) -> list[dict]:
-    """Lines "English | Français" into [{"key", "title": {en, fr}}]; both languages are required on each line."""
+def _rows(value: str | list | tuple | None, columns: int) -> list[tuple[int, list[str]]]:
+    """Numbered rows of ``columns`` texts: from lines of text separated by | (the command line, the demo, older callers)
+    or from the form's rows (dicts with en, fr and, for the grid, weight). Empty rows are left out."""
+    keys = ("en", "fr", "weight")[:columns]
+    if isinstance(value, list | tuple):
+        rows = [[("" if row.get(k) is None else str(row.get(k))).strip() for k in keys] for row in value]
+    else:
+        rows = [[p.strip() for p in line.split("|")] for line in (value or "").splitlines()]
+    return [(number, row) for number, row in enumerate(rows, start=1) if any(row)]
+
+
+def parse_bilingual_lines(text: str | list | None, what: str, field: str | None = None) -> list[dict]:
+    """Rows "English | Français" (lines of text or the form's rows) into [{"key", "title": {en, fr}}]; both languages
+    are required on each row."""
     out, taken = [], set()
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        en, sep, fr = (part.strip() for part in line.partition("|"))
-        if not sep or not en or not fr:
-            raise SandboxError(_("%(what)s, line %(n)s: write the English text, a | and the French text.", what=what, n=number))
+    for number, parts in _rows(text, 2):
+        if len(parts) != 2 or not parts[0] or not parts[1]:
+            raise SandboxError(_("%(what)s, row %(n)s: write the text in English and in French.", what=what, n=number), field=field)
+        en, fr = parts
         if len(en) > 300 or len(fr) > 300:
-            raise SandboxError(_("%(what)s, line %(n)s: each text is at most 300 characters.", what=what, n=number))
+            raise SandboxError(_("%(what)s, row %(n)s: each text is at most 300 characters.", what=what, n=number), field=field)
         out.append({"key": slug_key(en, taken), "title": {"en": en, "fr": fr}})
     if not out:
-        raise SandboxError(_("%(what)s: write at least one line.", what=what))
+        raise SandboxError(_("%(what)s: write at least one row.", what=what), field=field)
     return out
 
 
-def parse_grid(text: str | None) -> list[dict]:
-    """Lines "English | Français | weight" into the selection grid [{"key", "title": {en, fr}, "weight"}]."""
+def parse_grid(text: str | list | None) -> list[dict]:
+    """Rows "English | Français | weight" (lines of text or the form's rows) into the selection grid
+    [{"key", "title": {en, fr}, "weight"}]."""
     what = _("Selection grid")
     out, taken = [], set()
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
+    for number, parts in _rows(text, 3):
         if len(parts) != 3 or not parts[0] or not parts[1]:
-            raise SandboxError(_("%(what)s, line %(n)s: write the English text, the French text and the weight, separated by |.", what=what, n=number))
+            raise SandboxError(_("%(what)s, row %(n)s: write the criterion in English and in French, and its weight.", what=what, n=number), field="grid")
         if not parts[2].isdigit() or not 1 <= int(parts[2]) <= 100:
-            raise SandboxError(_("%(what)s, line %(n)s: the weight is a whole number from 1 to 100.", what=what, n=number))
+            raise SandboxError(_("%(what)s, row %(n)s: the weight is a whole number from 1 to 100.", what=what, n=number), field="grid")
         out.append({"key": slug_key(parts[0], taken), "title": {"en": parts[0][:300], "fr": parts[1][:300]}, "weight": int(parts[2])})
     if not out:
-        raise SandboxError(_("%(what)s: write at least one line.", what=what))
+        raise SandboxError(_("%(what)s: write at least one row.", what=what), field="grid")
     return out
 
 
@@ -163,11 +171,11 @@ def _programme_fields(fields: dict) -> dict:
         "edition": edition,
         "call_opens_on": opens,
         "call_closes_on": closes,
-        "eligibility": parse_bilingual_lines(fields["eligibility"], _("Eligibility criteria")),
+        "eligibility": parse_bilingual_lines(fields["eligibility"], _("Eligibility criteria"), "eligibility"),
         "grid": parse_grid(fields["grid"]),
         "cohort_size": cohort,
         "support_months": months,
-        "axes_template": parse_bilingual_lines(fields["axes"], _("Work axes")),
+        "axes_template": parse_bilingual_lines(fields["axes"], _("Work axes"), "axes"),
     }
 
 
@@ -180,7 +188,7 @@ def create_programme(actor: Any, now: datetime | None = None, **fields: Any) -> 
     """A programme manager creates a programme and its call, and becomes its first manager.
 
     ``fields``: theme_en, theme_fr, description_en, description_fr, edition, call_opens_on, call_closes_on,
-    eligibility, grid and axes (as lines of text, see ``parse_bilingual_lines`` and ``parse_grid``), cohort_size,
+    eligibility, grid and axes (as rows or lines of text, see ``parse_bilingual_lines`` and ``parse_grid``), cohort_size,
     support_months.
     """
     if not _actor_ok(actor) or not actor.has_role("programme_manager"):
@@ -427,9 +435,9 @@ def schedule_audition(actor: Any, application: Application, when: datetime, plac
     if application.instance.status not in AUDITION_STATES:
         raise SandboxConflict(_("Auditions are scheduled for shortlisted applications."))
     if not isinstance(when, datetime):
-        raise SandboxError(_("Give the audition's date and time."))
+        raise SandboxError(_("Give the audition's date and time."), field="when")
     if not bounds.date_in_range(when):
-        raise SandboxError(date_range_sentence())
+        raise SandboxError(date_range_sentence(), field="when")
     application.audition_at = when
     application.audition_place = required_text(place, _("The audition's place"), 300)
     db.session.flush()

@@ -5,25 +5,29 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import format_date, format_datetime, get_locale, to_utc
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..access import public, roles_required, signed_in
 from ..accounts.services import find_user
-from ..actions import act, csv_download, refusal, run_form
-from ..engine import Refused, utcnow
+from ..actions import act, csv_download, refused, run_form, shown_form
+from ..engine import utcnow
 from ..extensions import db
+from ..formfields import edit_rows, pad_rows
 from ..i18n import tr
+from ..instances.models import WorkflowInstance
 from ..instances.services import get_engine
+from ..instances.views import render_instance
 from ..organisations.models import Organisation
 from ..organisations.services import evidence_root, members, user_organisations
 from ..organisations.uploads import UploadRefused, inspect_upload, read_limited
-from ..web import error_page, page_arg
+from ..web import page_arg
 from . import cohort, policies, roadmaps, services
 from .forms import (
+    ROW_LISTS,
     AnswerForm,
     ApplicationForm,
     AuditionForm,
@@ -45,11 +49,10 @@ _act = act
 _save = run_form
 
 
-def _refused_page(exc: Refused):
-    """The error page of a refused action (the transaction is rolled back: nothing changed)."""
-    db.session.rollback()
-    message, status = refusal(exc)
-    return error_page(status, message)
+def _instance_page(instance_id: int):
+    """The page of the workflow item a form sits on (an application's or a milestone's panel), rendered again when
+    that form is refused (see govflow.actions.refused)."""
+    return lambda: render_instance(db.session.get(WorkflowInstance, instance_id))
 
 
 def _get(model, ident: int):
@@ -100,7 +103,10 @@ def programmes():
 @public
 def programme(programme_id: int):
     """A programme's public page: its call, criteria, grid and axes, laureates, and its synthesis once published."""
-    item = _get(Programme, programme_id)
+    return _programme_page(_get(Programme, programme_id))
+
+
+def _programme_page(item: Programme):
     manager = policies.is_manager(current_user, item.id)
     state = services.call_state(item)
     call_open = state == "open"
@@ -114,7 +120,7 @@ def programme(programme_id: int):
         included=services.published_deliverables(item),
         managers=services.managers(item) if manager else [],
         evaluators=services.evaluators(item) if manager else [],
-        people_form=PeopleForm() if manager else None,
+        people_form=shown_form(PeopleForm) if manager else None,
         # While the call is open: members of an organisation apply, anyone signed out is asked to sign in.
         can_apply=call_open and current_user.is_authenticated and bool(user_organisations(current_user)),
         invite_sign_in=call_open and not current_user.is_authenticated,
@@ -125,22 +131,31 @@ def _programme_values(form: ProgrammeForm) -> dict:
     return {name: getattr(form, name).data for name in form.data if name != "csrf_token"}
 
 
+def _programme_form_page(form: ProgrammeForm, item: Programme | None):
+    return render_template("sandbox/programme_form.html", form=form, programme=item)
+
+
 @bp.route("/programmes/new", methods=["GET", "POST"])
 @roles_required("programme_manager")
 def new_programme():
     """A programme manager opens a programme and its call for applications."""
     form = ProgrammeForm()
+    if request.method == "GET":  # room to type: a few empty rows in each list
+        for name, count in (("eligibility", 2), ("grid", 3), ("axes", 4)):
+            pad_rows(getattr(form, name), count)
+    if edit_rows(form, ROW_LISTS):
+        return _programme_form_page(form, None)
     response, status = _save(
         form,
         lambda: services.create_programme(current_user, **_programme_values(form)),
         _("Programme created. Assign its evaluators from its page."),
         lambda p: url_for("sandbox.programme", programme_id=p.id),
     )
-    return response or (render_template("sandbox/programme_form.html", form=form, programme=None), status)
+    return response or (_programme_form_page(form, None), status)
 
 
-def _lines(items: list[dict], weights: bool = False) -> str:
-    return "\n".join(f"{i['title']['en']} | {i['title']['fr']}" + (f" | {i['weight']}" if weights else "") for i in items)
+def _rows(items: list[dict], weights: bool = False) -> list[dict]:
+    return [{"en": i["title"]["en"], "fr": i["title"]["fr"]} | ({"weight": i["weight"]} if weights else {}) for i in items]
 
 
 @bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
@@ -162,20 +177,22 @@ def edit_programme(programme_id: int):
                 "description_fr": item.description["fr"],
                 "call_opens_on": item.call_opens_on,
                 "call_closes_on": item.call_closes_on,
-                "eligibility": _lines(item.eligibility),
-                "grid": _lines(item.grid, weights=True),
+                "eligibility": _rows(item.eligibility),
+                "grid": _rows(item.grid, weights=True),
                 "cohort_size": item.cohort_size,
                 "support_months": item.support_months,
-                "axes": _lines(item.axes_template),
+                "axes": _rows(item.axes_template),
             }
         )
+    if edit_rows(form, ROW_LISTS):
+        return _programme_form_page(form, item)
     response, status = _save(
         form,
         lambda: services.update_programme(current_user, item, **_programme_values(form)),
         _("Programme saved."),
         lambda p: url_for("sandbox.programme", programme_id=p.id),
     )
-    return response or (render_template("sandbox/programme_form.html", form=form, programme=item), status)
+    return response or (_programme_form_page(form, item), status)
 
 
 @bp.post("/programmes/<int:programme_id>/people")
@@ -187,15 +204,20 @@ def add_person(programme_id: int):
     """
     item = _managed(programme_id)
     form = PeopleForm()
+    page = functools.partial(_programme_page, item)
     if not form.validate_on_submit():
-        return error_page(422, _("Give the e-mail address of an existing account."))
+        return refused(_("Give the e-mail address of an existing account."), 422, page=page, form=form)
     user = find_user(form.email.data)
     if user is None:
-        return error_page(422, _("No account uses this e-mail address."))
+        return refused(_("No account uses this e-mail address."), 422, page=page, form=form, field="email")
     target = url_for("sandbox.programme", programme_id=item.id)
     if form.role.data == "manager":
-        return _act(lambda: services.add_manager(current_user, item, user), _("%(name)s now manages the programme.", name=user.name), target)
-    return _act(lambda: services.assign_evaluator(current_user, item, user), _("%(name)s now evaluates the programme.", name=user.name), target)
+        return _act(
+            lambda: services.add_manager(current_user, item, user), _("%(name)s now manages the programme.", name=user.name), target, page=page, form=form
+        )
+    return _act(
+        lambda: services.assign_evaluator(current_user, item, user), _("%(name)s now evaluates the programme.", name=user.name), target, page=page, form=form
+    )
 
 
 # -- applications ------------------------------------------------------------------------------------------------
@@ -303,12 +325,17 @@ def audition(application_id: int):
     if not policies.manages(current_user, application):
         abort(403, _("Only the programme's managers, independent of the applicant, schedule auditions."))
     form = AuditionForm()
+    page = _instance_page(application.instance_id)
     if not form.validate_on_submit():
-        return error_page(422, _("Give the audition's date, time and place."))
+        return refused(_("Give the audition's date, time and place."), 422, page=page, form=form, key=application.id)
+    when = to_utc(form.when.data)  # typed in the user's time zone, stored in UTC
     return _act(
-        lambda: services.schedule_audition(current_user, application, form.when.data, form.place.data),
-        _("Audition set for %(when)s.", when=format_datetime(form.when.data, "medium")),
+        lambda: services.schedule_audition(current_user, application, when, form.place.data),
+        _("Audition set for %(when)s.", when=format_datetime(when, "medium")),
         _back(application),
+        page=page,
+        form=form,
+        key=application.id,
     )
 
 
@@ -327,20 +354,24 @@ def score(application_id: int):
     mine = services.my_score(current_user, application)
     grid = application.programme.grid
     form = score_form(grid, request.form if request.method == "POST" else None, mine)
-    status = 200
-    if form.validate_on_submit():
-        values = {c["key"]: int(getattr(form, f"score_{c['key']}").data) for c in grid}
-        notes = {c["key"]: getattr(form, f"note_{c['key']}").data or "" for c in grid}
-        try:
-            services.score_application(current_user, application, values, notes, form.comment.data)
-        except Refused as exc:
-            return _refused_page(exc)
-        db.session.commit()
-        flash(_("Your scores were recorded. You may change them until the selection is decided."), "success")
-        return redirect(url_for("sandbox.applications", programme_id=application.programme_id)), 303
-    if form.is_submitted():
-        status = 422
-    return render_template("sandbox/score.html", application=application, form=form, grid=grid, mine=mine, top=services.SCORE_MAX), status
+    page = functools.partial(_score_page, application, form, mine)
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return refused(_("Give every criterion a score: a criterion left blank is not counted."), 422, page=page, form=form)
+    values = {c["key"]: int(getattr(form, f"score_{c['key']}").data) for c in grid}
+    notes = {c["key"]: getattr(form, f"note_{c['key']}").data or "" for c in grid}
+    return _act(
+        lambda: services.score_application(current_user, application, values, notes, form.comment.data),
+        _("Your scores were recorded. You may change them until the selection is decided."),
+        url_for("sandbox.applications", programme_id=application.programme_id),
+        page=page,
+        form=form,
+    )
+
+
+def _score_page(application: Application, form, mine):
+    return render_template("sandbox/score.html", application=application, form=form, grid=application.programme.grid, mine=mine, top=services.SCORE_MAX)
 
 
 @bp.post("/applications/<int:application_id>/step-aside")
@@ -354,18 +385,21 @@ def step_aside(application_id: int):
     if not policies.is_evaluator(current_user, application.programme_id):
         abort(403, _("Only the programme's evaluators can step aside from an application."))
     form = StepAsideForm()
+    page = functools.partial(_score_page, application, score_form(application.programme.grid, None, services.my_score(current_user, application)), None)
     if not form.validate_on_submit():
-        return error_page(422, _("Say why you step aside."))
+        return refused(_("Say why you step aside."), 422, page=page, form=form, field="reason")
     return _act(
         lambda: services.exclude_self(current_user, application, form.reason.data),
         _("You stepped aside: you will not score or see this application."),
         url_for("sandbox.applications", programme_id=application.programme_id),
+        page=page,
+        form=form,
     )
 
 
 # -- roadmaps ----------------------------------------------------------------------------------------------------
-def _milestone_form(application: Application, axes: list[Axis]) -> MilestoneForm:
-    form = MilestoneForm()
+def _milestone_form(application: Application, axes: list[Axis], form: MilestoneForm | None = None) -> MilestoneForm:
+    form = form or shown_form(MilestoneForm)
     form.axis_id.choices = [SelectChoice(a.id, tr(a.title)) for a in axes]
     form.manager_owner_id.choices = [SelectChoice(u.id, u.name) for u in roadmaps.programme_owners(application)]
     form.team_owner_id.choices = [SelectChoice(m.user_id, m.user.name) for m in members(application.organisation)]
@@ -379,7 +413,10 @@ def roadmap(application_id: int):
 
     :raise 403: anyone but the laureate's team, the programme's managers and its evaluators who are not excluded.
     """
-    application = _visible_application(application_id)
+    return _roadmap_page(_visible_application(application_id))
+
+
+def _roadmap_page(application: Application):
     axes = roadmaps.axes(application)
     milestones = roadmaps.milestones_of(application)
     by_axis: dict[int, list[Milestone]] = {}
@@ -397,7 +434,7 @@ def roadmap(application_id: int):
         can=can,
         overdue=services.overdue_ids(milestones, utcnow().date()),
         milestone_form=_milestone_form(application, axes) if can.plan_milestone else None,
-        axis_form=AxisForm() if can.plan_milestone else None,
+        axis_form=shown_form(AxisForm) if can.plan_milestone else None,
         definition=get_engine().definition(services.MILESTONE_WORKFLOW),
     )
 
@@ -413,9 +450,16 @@ def add_axis(application_id: int):
     if not policies.manages(current_user, application):
         abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
     form = AxisForm()
+    page = functools.partial(_roadmap_page, application)
     if not form.validate_on_submit():
-        return error_page(422, _("Give the axis's title in English and in French."))
-    return _act(lambda: roadmaps.add_axis(current_user, application, form.title_en.data, form.title_fr.data), _("Axis added."), _roadmap(application))
+        return refused(_("Give the axis's title in English and in French."), 422, page=page, form=form)
+    return _act(
+        lambda: roadmaps.add_axis(current_user, application, form.title_en.data, form.title_fr.data),
+        _("Axis added."),
+        _roadmap(application),
+        page=page,
+        form=form,
+    )
 
 
 @bp.post("/axes/<int:axis_id>")
@@ -430,9 +474,16 @@ def rename_axis(axis_id: int):
     if not policies.manages(current_user, application):
         abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
     form = AxisForm()
+    page, key = functools.partial(_roadmap_page, application), f"axis-{axis.id}"
     if not form.validate_on_submit():
-        return error_page(422, _("Give the axis's title in English and in French."))
-    return _act(lambda: roadmaps.rename_axis(current_user, axis, form.title_en.data, form.title_fr.data), _("Axis renamed."), _roadmap(application))
+        return refused(_("Give the axis's title in English and in French."), 422, page=page, key=key)
+    return _act(
+        lambda: roadmaps.rename_axis(current_user, axis, form.title_en.data, form.title_fr.data),
+        _("Axis renamed."),
+        _roadmap(application),
+        page=page,
+        key=key,
+    )
 
 
 @bp.post("/applications/<int:application_id>/milestones")
@@ -445,10 +496,10 @@ def add_milestone(application_id: int):
     application = _visible_application(application_id)
     if not policies.manages(current_user, application):
         abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
-    form = _milestone_form(application, roadmaps.axes(application))
+    form = _milestone_form(application, roadmaps.axes(application), MilestoneForm())
+    page = functools.partial(_roadmap_page, application)
     if not form.validate_on_submit():
-        problems = "; ".join(f"{getattr(form, name).label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
-        return error_page(422, _("The milestone could not be planned: %(problems)s", problems=problems))
+        return refused(_("The milestone could not be planned: correct the highlighted fields."), 422, page=page, form=form)
     return _act(
         lambda: roadmaps.add_milestone(
             current_user,
@@ -463,6 +514,8 @@ def add_milestone(application_id: int):
         ),
         _("Milestone planned."),
         _roadmap(application),
+        page=page,
+        form=form,
     )
 
 
@@ -478,10 +531,16 @@ def reschedule(milestone_id: int):
     if not policies.manages(current_user, application):
         abort(403, _("Only the programme's managers, independent of the laureate, plan its roadmap."))
     form = DatesForm()
+    page = _instance_page(milestone.instance_id)
     if not form.validate_on_submit():
-        return error_page(422, _("Give the milestone's start and due dates."))
+        return refused(_("Give the milestone's start and due dates."), 422, page=page, form=form, key=milestone.id)
     return _act(
-        lambda: roadmaps.reschedule_milestone(current_user, milestone, form.starts_on.data, form.due_on.data), _("Dates changed."), _roadmap(application)
+        lambda: roadmaps.reschedule_milestone(current_user, milestone, form.starts_on.data, form.due_on.data),
+        _("Dates changed."),
+        _roadmap(application),
+        page=page,
+        form=form,
+        key=milestone.id,
     )
 
 
@@ -496,19 +555,22 @@ def add_file(milestone_id: int):
     application = _visible_application(milestone.application_id)
     if not (policies.is_team(current_user, application) or policies.manages(current_user, application)):
         abort(403, _("Only the laureate's team and the programme's managers can add files to this milestone."))
+    page, key = _instance_page(milestone.instance_id), f"file-{milestone.id}"
     upload = request.files.get("upload")
     if upload is None or not upload.filename:
-        return error_page(422, _("Choose a file."))
+        return refused(_("Choose a file."), 422, page=page, key=key)
     max_bytes = current_app.config["EVIDENCE_MAX_BYTES"]
     try:
         data = read_limited(upload.stream, max_bytes)
         checked = inspect_upload(data, upload.filename, max_bytes)
     except UploadRefused as exc:
-        return error_page(422, _("File refused: %(why)s", why=str(exc)))
+        return refused(_("File refused: %(why)s", why=str(exc)), 422, page=page, key=key)
     return _act(
         lambda: roadmaps.attach_milestone_file(current_user, milestone, data, checked),
         _("File attached."),
         url_for("instances.show", instance_id=milestone.instance_id),
+        page=page,
+        key=key,
     )
 
 
@@ -536,9 +598,16 @@ def ask(axis_id: int):
     if not policies.is_roadmap_party(current_user, application):
         abort(403, _("Only the laureate's team and the programme's managers discuss its roadmap."))
     form = QuestionForm()
+    page, key = functools.partial(_roadmap_page, application), f"question-{axis.id}"
     if not form.validate_on_submit():
-        return error_page(422, _("Write the question."))
-    return _act(lambda: roadmaps.raise_question(current_user, axis, form.text.data), _("Question raised."), _roadmap(application) + f"#axis-{axis.id}")
+        return refused(_("Write the question."), 422, page=page, key=key)
+    return _act(
+        lambda: roadmaps.raise_question(current_user, axis, form.text.data),
+        _("Question raised."),
+        _roadmap(application) + f"#axis-{axis.id}",
+        page=page,
+        key=key,
+    )
 
 
 @bp.post("/questions/<int:question_id>/answer")
@@ -553,10 +622,15 @@ def answer(question_id: int):
     if not policies.is_roadmap_party(current_user, application):
         abort(403, _("Only the laureate's team and the programme's managers discuss its roadmap."))
     form = AnswerForm()
+    page, key = functools.partial(_roadmap_page, application), f"answer-{question.id}"
     if not form.validate_on_submit():
-        return error_page(422, _("Write the answer."))
+        return refused(_("Write the answer."), 422, page=page, key=key)
     return _act(
-        lambda: roadmaps.answer_question(current_user, question, form.text.data), _("Answer recorded."), _roadmap(application) + f"#axis-{question.axis_id}"
+        lambda: roadmaps.answer_question(current_user, question, form.text.data),
+        _("Answer recorded."),
+        _roadmap(application) + f"#axis-{question.axis_id}",
+        page=page,
+        key=key,
     )
 
 
@@ -655,9 +729,7 @@ def synthesis(programme_id: int):
 def _sandbox_helpers():
     """The sandbox forms templates build (who sees them is decided by the views' ``can`` values)."""
     return {
-        "audition_form": AuditionForm,
-        "step_aside_form": StepAsideForm,
-        "dates_form": DatesForm,
-        "question_form": QuestionForm,
-        "answer_form": AnswerForm,
+        "audition_form": functools.partial(shown_form, AuditionForm),
+        "step_aside_form": functools.partial(shown_form, StepAsideForm),
+        "dates_form": functools.partial(shown_form, DatesForm),
     }

@@ -15,6 +15,45 @@
     }
   }
 
+  // Zoom buttons (−, 100 %, +) before the drawing; their labels come from the figure's data attributes (translated).
+  function addZoom(container, holder) {
+    var svg = holder.querySelector("svg");
+    if (!container || !svg) {
+      return;
+    }
+    var width = svg.getBoundingClientRect().width || parseFloat(svg.getAttribute("width")) || 0;
+    if (!width) {
+      return;
+    }
+    var scale = 1;
+    var bar = document.createElement("div");
+    bar.className = "diagram-zoom";
+    bar.setAttribute("role", "group");
+    bar.setAttribute("aria-label", container.getAttribute("data-zoom-label") || "Zoom");
+    function apply() {
+      svg.style.width = Math.round(width * scale) + "px";
+      svg.style.maxWidth = "none";
+      svg.style.height = "auto";
+      container.setAttribute("data-zoom", String(scale));
+    }
+    [["-", container.getAttribute("data-zoom-out") || "Zoom out", function () { scale = Math.max(0.25, scale / 1.25); }],
+     ["100%", container.getAttribute("data-zoom-reset") || "Actual size", function () { scale = 1; }],
+     ["+", container.getAttribute("data-zoom-in") || "Zoom in", function () { scale = Math.min(4, scale * 1.25); }]
+    ].forEach(function (spec) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = spec[0] === "-" ? "\u2212" : spec[0];
+      button.setAttribute("aria-label", spec[1]);
+      button.setAttribute("title", spec[1]);
+      button.setAttribute("data-zoom-action", spec[0]);
+      button.addEventListener("click", function () { spec[2](); apply(); });
+      bar.appendChild(button);
+    });
+    holder.parentNode.insertBefore(bar, holder);
+    apply();
+  }
+
   async function renderAll() {
     var sources = Array.prototype.slice.call(document.querySelectorAll("pre.mermaid-source[data-diagram]"));
     if (!sources.length) {
@@ -25,7 +64,15 @@
       return;
     }
     // strict: labels are sanitised and click handlers in diagram text are ignored.
-    window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict" });
+    // Drawn at their natural size (labels as large as the page's text), never shrunk to the column: a wide diagram
+    // scrolls inside its frame, and the zoom buttons enlarge or reduce it.
+    window.mermaid.initialize({
+      startOnLoad: false,
+      securityLevel: "strict",
+      themeVariables: { fontSize: "16px" },
+      state: { useMaxWidth: false },
+      flowchart: { useMaxWidth: false }
+    });
     // One at a time: Mermaid measures text in a shared scratch element while rendering.
     for (var i = 0; i < sources.length; i++) {
       var pre = sources[i];
@@ -34,8 +81,13 @@
         var result = await window.mermaid.render("govflow-diagram-" + i, pre.textContent);
         var holder = document.createElement("div");
         holder.className = "diagram-svg";
+        // A scrolling frame the keyboard can reach (arrow keys scroll it once focused).
+        holder.setAttribute("tabindex", "0");
+        holder.setAttribute("role", "group");
+        holder.setAttribute("aria-label", (container.querySelector("figcaption") || {}).textContent || "Diagram");
         holder.innerHTML = result.svg;
         pre.replaceWith(holder);
+        addZoom(container, holder);
         done(container, "1");
       } catch (err) {
         done(container, "error");

@@ -71,7 +71,10 @@ def test_a_refused_transition_issues_nothing_and_logs_nothing(app, client, decla
     with app.app_context():
         before = (db.session.scalar(sa.select(sa.func.count()).select_from(Attestation)), db.session.get(LogState, 1).size)
     login(client, declared.reviewer.email)
-    assert client.post(f"/instances/{declared.commitment.instance_id}/fire/verify", data={"verify-expected_version": "2"}).status_code == 409
+    assert (
+        client.post(f"/instances/{declared.commitment.instance_id}/fire/verify", data={"verify-expected_version": "2", "verify-confirm": "y"}).status_code
+        == 409
+    )
     with app.app_context():
         after = (db.session.scalar(sa.select(sa.func.count()).select_from(Attestation)), db.session.get(LogState, 1).size)
     assert after == before
@@ -93,7 +96,7 @@ def test_withdrawal_revokes_the_attestation_through_the_status_list(app, client,
     login(client, declared.officer.email)
     response = client.post(
         f"/instances/{declared.commitment.instance_id}/fire/withdraw",
-        data={"withdraw-expected_version": "2", "withdraw-reason": "The product was discontinued."},
+        data={"withdraw-expected_version": "2", "withdraw-reason": "The product was discontinued.", "withdraw-confirm": "y"},
     )
     assert response.status_code == 302
     a = only_attestation(app, declared.commitment.instance_id)

@@ -35,6 +35,7 @@ def test_a_signatory_moves_a_commitment_and_another_organisation_is_refused(live
     expect(page.locator("[data-testid=state]")).to_have_text("Draft")
 
     page.fill("textarea[name=declare-comment]", "Our review method is written down.")
+    page.check("[data-testid=confirm-declare]")
     page.click("[data-testid=fire-declare]")
     page.wait_for_load_state()
     expect(page.locator(".flash.success")).to_contain_text("Done: Declare")
@@ -64,7 +65,7 @@ def test_a_refused_step_shows_a_sentence_and_changes_nothing(live_server, browse
     page.click("[data-testid=fire-add_evidence]")
     page.wait_for_load_state()
     expect(page.locator("[data-testid=state]")).to_have_text("Declared")
-    expect(page.locator("[data-testid=error]")).to_contain_text("Attach evidence")
+    expect(page.locator("[data-trigger=add_evidence] [data-testid=form-error]")).to_contain_text("Attach evidence")
     page.fill("input[name=add_evidence-evidence_url]", "https://clairvoie.example/notes")
     page.click("[data-testid=fire-add_evidence]")
     page.wait_for_load_state()

@@ -53,3 +53,37 @@ def test_the_instance_page_draws_the_steps_open_to_this_user_apart(live_server, 
     marked = page.locator("[data-testid=diagram] svg").get_by_text("✓")
     assert marked.count() == len(triggers)
     assert page.outside_requests == []
+
+
+def test_the_referral_diagram_is_readable_and_zoomable(live_server, browser_page):
+    """The 14-state referral diagram was shrunk to its column (labels about 6 px tall): it is now drawn at its natural
+    size, scrolling in its frame, in people's words, with zoom buttons."""
+    page, base = browser_page, live_server
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{base}/workflows/referral")
+    page.wait_for_selector("[data-testid=diagram][data-rendered='1']")
+    heights = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=diagram] svg g.node .nodeLabel, [data-testid=diagram] svg g.node text')]
+              .map(e => e.getBoundingClientRect().height).filter(h => h > 0)"""
+    )
+    assert heights and min(heights) >= 12, f"labels are {min(heights) if heights else 0:.1f} px tall"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # the frame scrolls, not the page
+    before = page.locator("[data-testid=diagram] svg").bounding_box()["width"]
+    page.click("[data-testid=diagram] [data-zoom-action='+']")
+    after = page.locator("[data-testid=diagram] svg").bounding_box()["width"]
+    assert after > before * 1.2
+    page.click("[data-testid=diagram] [data-zoom-action='-']")
+    page.click("[data-testid=diagram] [data-zoom-action='-']")
+    assert page.locator("[data-testid=diagram] svg").bounding_box()["width"] < before
+
+
+def test_an_items_diagram_speaks_the_readers_language_not_keys(live_server, browser_page):
+    page, base = browser_page, live_server
+    _open_demo_commitment(page, base)
+    labels = """() => [...document.querySelectorAll('[data-testid=diagram] svg g.node, [data-testid=diagram] svg .edgeLabel')]
+                     .map(e => e.textContent).join('\\n')"""
+    text = page.evaluate(labels)
+    assert "Declared" in text and "- enter:" not in text and "_" not in text
+    page.click("[data-testid=lang-fr]")
+    page.wait_for_selector("[data-testid=diagram][data-rendered='1']")
+    assert "Déclaré" in page.evaluate(labels)

@@ -62,6 +62,9 @@ def fire(page, trigger, state, **inputs):
     """Fill the inputs of the ``trigger`` form, press its button and wait until the page shows ``state``."""
     for name, value in inputs.items():
         page.fill(f"[name={trigger}-{name}]", value)
+    confirm = page.locator(f"[data-testid=confirm-{trigger}]")  # a signed or final step asks to tick its box
+    if confirm.count():
+        confirm.check()
     page.click(f"[data-testid=fire-{trigger}]")
     expect(page.locator("[data-testid=state]")).to_have_text(state)
 

@@ -37,14 +37,26 @@ def fill_programme(page) -> None:
         "description_fr": "Six mois d'accompagnement pour les villes et entreprises qui conçoivent des algorithmes de services locaux.",
         "call_opens_on": (today - timedelta(days=1)).isoformat(),
         "call_closes_on": (today + timedelta(days=30)).isoformat(),
-        "eligibility": "The project is not in production yet | Le projet n'est pas encore en production",
-        "grid": "Public benefit | Intérêt public | 2\nData-protection stakes | Enjeux de protection des données | 1",
+        "eligibility-0-en": "The project is not in production yet",
+        "eligibility-0-fr": "Le projet n'est pas encore en production",
+        "grid-0-en": "Public benefit",
+        "grid-0-fr": "Intérêt public",
+        "grid-0-weight": "2",
+        "grid-1-en": "Data-protection stakes",
+        "grid-1-fr": "Enjeux de protection des données",
+        "grid-1-weight": "1",
         "cohort_size": "2",
         "support_months": "6",
-        "axes": "Which data, and is collecting them lawful? | Quelles données, et leur collecte est-elle licite ?\nImpact assessments | Analyses d'impact",
+        "axes-0-en": "Which data, and is collecting them lawful?",
+        "axes-0-fr": "Quelles données, et leur collecte est-elle licite ?",
     }
     for name, value in values.items():
         page.fill(f"[name={name}]", value)
+    # Rows are added with a plain button (no JavaScript needed): the page comes back with what was typed and one more row.
+    page.click("button[name=add_row][value=axes]")
+    expect(page.locator("[name=axes-0-en]")).to_have_value("Which data, and is collecting them lawful?")
+    page.fill("[name=axes-4-en]", "Impact assessments")
+    page.fill("[name=axes-4-fr]", "Analyses d'impact")
 
 
 def test_a_manager_runs_a_call_to_an_accepted_deliverable_and_the_dashboard_follows(live_server, browser_page, tmp_path):

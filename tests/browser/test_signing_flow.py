@@ -46,6 +46,7 @@ def test_sign_commit_evidence_and_find_it_on_the_register_in_english_and_french(
         page.fill("textarea[name=statement]", statement)
         page.click("[data-testid=save-commitment]")
         expect(page.locator("[data-testid=statement]")).to_have_text(statement)
+        page.check("[data-testid=confirm-declare]")
         page.click("[data-testid=fire-declare]")
         expect(page.locator("[data-testid=state]")).to_have_text("Declared")
         if pillar == "faire":

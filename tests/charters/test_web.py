@@ -114,7 +114,7 @@ def test_a_commitment_is_written_declared_evidenced_with_a_checked_file_and_veri
         },
     )
     assert edit.status_code == 302
-    assert client.post(f"/instances/{instance_id}/fire/declare", data={"declare-expected_version": "1"}).status_code == 302
+    assert client.post(f"/instances/{instance_id}/fire/declare", data={"declare-expected_version": "1", "declare-confirm": "y"}).status_code == 302
     refused = client.post(f"/instances/{instance_id}/fire/add_evidence", data={"add_evidence-expected_version": "2"})
     assert refused.status_code == 422 and "Attach evidence" in refused.get_data(as_text=True)
     upload = client.post(
@@ -138,7 +138,7 @@ def test_a_commitment_is_written_declared_evidenced_with_a_checked_file_and_veri
     assert client.post(f"/instances/{instance_id}/fire/add_evidence", data={"add_evidence-expected_version": "2"}).status_code == 302
     client.post("/logout")
     login(client, org_world.reviewer.email)
-    assert client.post(f"/instances/{instance_id}/fire/verify", data={"verify-expected_version": "3"}).status_code == 302
+    assert client.post(f"/instances/{instance_id}/fire/verify", data={"verify-expected_version": "3", "verify-confirm": "y"}).status_code == 302
     with app.app_context():
         assert db.session.get(WorkflowInstance, instance_id).status == "verified"
         credential = json.loads(
@@ -188,7 +188,7 @@ def test_members_of_other_organisations_cannot_attach_evidence(app, client, org_
 def test_withdrawal_is_public_needs_a_reason_and_revokes_every_attestation_concerned(app, client, org_world):
     signature_id, commitment_id, instance_id = _signed(app, client, org_world)
     client.post(f"/commitments/{commitment_id}/edit", data={"pillar": "faire", "statement": "Review each model with the guide's six themes."})
-    client.post(f"/instances/{instance_id}/fire/declare", data={"declare-expected_version": "1"})
+    client.post(f"/instances/{instance_id}/fire/declare", data={"declare-expected_version": "1", "declare-confirm": "y"})
     assert client.post(f"/signatures/{signature_id}/withdraw", data={"reason": "", "confirm": "y"}).status_code == 422
     assert client.post(f"/signatures/{signature_id}/withdraw", data={"reason": "We stopped our AI activity."}).status_code == 422
     with app.app_context():
@@ -250,7 +250,7 @@ def test_organisations_are_created_edited_and_keep_an_officer(app, client, make_
     invited = client.post(f"/organisations/{org_id}/members", data={"email": other.email, "role": "contributor"})
     assert invited.status_code == 303
     alone = client.post(f"/organisations/{org_id}/members/{signatory.id}", data={"role": "contributor"})
-    assert alone.status_code == 303
+    assert alone.status_code == 422 and "at least one officer" in alone.get_data(as_text=True), "refused in place, on the organisation's page"
     with app.app_context():
         assert db.session.get(Organisation, org_id).name == "Nova Data"
         assert db.session.get(Membership, (signatory.id, org_id)).role == "officer", "the last officer stays"

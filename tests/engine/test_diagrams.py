@@ -235,5 +235,24 @@ def test_the_diagrams_module_imports_nothing_outside_the_engine_but_the_standard
                 relative.add(node.module)
             else:
                 absolute.add(node.module.split(".")[0])
-    assert absolute <= {"__future__", "collections", "copy", "shutil", "threading", "typing", "transitions", "graphviz"}
+    assert absolute <= {"__future__", "collections", "copy", "json", "re", "shutil", "textwrap", "threading", "typing", "transitions", "graphviz"}
     assert relative <= {"definitions"}
+
+
+def test_in_words_the_diagram_shows_titles_in_the_readers_language_and_no_keys(definition):
+    """The diagram on an item's page is read by people: state and step titles (here in French), wrapped, no callbacks
+    or guards; the styles, node ids and the marks of the steps open to the reader stay (issue #15: keys shown)."""
+    opened = [t.trigger for t in definition.transitions_from(definition.initial)][:1]
+    keys = diagrams.mermaid(definition, definition.initial, opened)
+    words = diagrams.in_words(keys, definition, "fr")
+    assert classes(words) == classes(keys)
+    assert {(s, d) for s, d, _label in labels(words)} == {(s, d) for s, d, _label in labels(keys)}
+    for state in definition.states.values():
+        wrapped = re.search(rf'state "([^"]*)" as {P}{state.name}$', words, re.M)
+        assert wrapped and wrapped[1].replace(diagrams.LINE_BREAK, " ") == state.title.get("fr", state.title["en"])
+    for source, dest, label in labels(words):
+        titles = {t.title.get("fr", t.title["en"]) for t in definition.transitions_from(source) if t.dest == dest}
+        assert label.removesuffix(diagrams.OPEN_MARK) in titles, label
+    marked = [label for _s, _d, label in labels(words) if label.endswith(diagrams.OPEN_MARK)]
+    assert len(marked) == len([label for _s, _d, label in labels(keys) if label.endswith(diagrams.OPEN_MARK)]) == 1
+    assert "- enter:" not in words and "[" not in "".join(label for _s, _d, label in labels(words))

@@ -133,9 +133,9 @@ def test_the_diagram_marks_only_the_steps_open_to_this_user(app, client):
     styles, labels, page = drawn("manager@test.example")
     assert styles["in_progress"] == "active"
     assert {s for s, style in styles.items() if style == "open"} == {"cancelled"}
-    assert labels[("in_progress", "cancelled")] == f"cancel{MARK}"
+    assert labels[("in_progress", "cancelled")] == f"Cancel the milestone{MARK}"  # the step's title, not its key
     assert MARK not in labels[("in_progress", "submitted")]
-    assert [label for label in labels.values() if label.endswith(MARK)] == [f"cancel{MARK}"]
+    assert [label for label in labels.values() if label.endswith(MARK)] == [f"Cancel the milestone{MARK}"]
     assert "A step you can take now is marked" in page
 
     # The team's only step is blocked by its guard: nothing is drawn as open for them.
@@ -149,4 +149,4 @@ def test_the_diagram_marks_only_the_steps_open_to_this_user(app, client):
     _attach_file(app, ids, instance_id)
     styles, labels, _page = drawn("team@test.example")
     assert {s for s, style in styles.items() if style == "open"} == {"submitted"}
-    assert [label for label in labels.values() if label.endswith(MARK)] == [f"submit [support_running, deliverable_attached]{MARK}"]
+    assert [label for label in labels.values() if label.endswith(MARK)] == [f"Submit for acceptance{MARK}"]  # no guard names

@@ -59,7 +59,11 @@ def test_recording_a_favourable_decision_from_the_web_takes_at_most_15_statement
         instance_id, version = referral.instance_id, referral.instance.version
         assert referral.instance.status == "vote_closed"
     login(client, "m1@test.example")  # the secretary
-    data = {"record_favourable-expected_version": str(version), "record_favourable-rationale": "The project answers the committee's questions."}
+    data = {
+        "record_favourable-expected_version": str(version),
+        "record_favourable-rationale": "The project answers the committee's questions.",
+        "record_favourable-confirm": "y",
+    }
     with statements(app) as seen:
         response = client.post(f"/instances/{instance_id}/fire/record_favourable", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)

@@ -92,7 +92,7 @@ def test_the_register_shows_a_withdrawal_reason(app, client, listed):
     login(client, listed.officer.email)  # Acme withdraws one commitment and keeps its signature
     withdrawn = client.post(
         f"/instances/{instance_id}/fire/withdraw",
-        data={"withdraw-expected_version": str(version), "withdraw-reason": "We merged this pillar into our yearly audit."},
+        data={"withdraw-expected_version": str(version), "withdraw-reason": "We merged this pillar into our yearly audit.", "withdraw-confirm": "y"},
     )
     assert withdrawn.status_code == 302, withdrawn.get_data(as_text=True)
     client.post("/logout")

@@ -118,13 +118,15 @@ def test_a_decision_with_conditions_dissent_follow_up_and_closure_is_recorded_si
     with app.app_context():
         version = db.session.get(Referral, referral_id).instance.version
     refused = client.post(
-        f"/instances/{instance_id}/fire/record_favourable", data={"record_favourable-expected_version": str(version), "record_favourable-rationale": "x"}
+        f"/instances/{instance_id}/fire/record_favourable",
+        data={"record_favourable-expected_version": str(version), "record_favourable-rationale": "x", "record_favourable-confirm": "y"},
     )
     assert refused.status_code == 422 and "tally" in refused.get_data(as_text=True)
     ok = client.post(
         f"/instances/{instance_id}/fire/record_with_conditions",
         data={
             "record_with_conditions-expected_version": str(version),
+            "record_with_conditions-confirm": "y",
             "record_with_conditions-rationale": "Proportionate safeguards.",
             "record_with_conditions-conditions": "Publish the fairness review.\nKeep a human check.",
         },
@@ -150,11 +152,11 @@ def test_a_decision_with_conditions_dissent_follow_up_and_closure_is_recorded_si
     login(client, "m1@test.example")
     with app.app_context():
         version = db.session.get(Referral, referral_id).instance.version
-    blocked = client.post(f"/instances/{instance_id}/fire/close", data={"close-expected_version": str(version)})
+    blocked = client.post(f"/instances/{instance_id}/fire/close", data={"close-expected_version": str(version), "close-confirm": "y"})
     assert blocked.status_code == 422
     for condition_id in conditions:
         assert client.post(f"/conditions/{condition_id}", data={"status": "met", "evidence": "Published on 3 March."}).status_code == 303
-    assert client.post(f"/instances/{instance_id}/fire/close", data={"close-expected_version": str(version)}).status_code == 302
+    assert client.post(f"/instances/{instance_id}/fire/close", data={"close-expected_version": str(version), "close-confirm": "y"}).status_code == 302
     with app.app_context():
         referral = db.session.get(Referral, referral_id)
         assert referral.instance.status == "closed"

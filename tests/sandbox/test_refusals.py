@@ -70,11 +70,15 @@ PROGRAMME_FORM = {
     "description_fr": "Un appel sur les données de santé.",
     "call_opens_on": today,
     "call_closes_on": today,
-    "eligibility": "Not in production | Pas en production",
-    "grid": "Public benefit | Intérêt public | 2",
+    "eligibility-0-en": "Not in production",
+    "eligibility-0-fr": "Pas en production",
+    "grid-0-en": "Public benefit",
+    "grid-0-fr": "Intérêt public",
+    "grid-0-weight": "2",
     "cohort_size": "3",
     "support_months": "6",
-    "axes": "Data | Données",
+    "axes-0-en": "Data",
+    "axes-0-fr": "Données",
 }
 
 # (method, url template, form data, refused people, allowed person)

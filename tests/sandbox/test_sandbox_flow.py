@@ -57,9 +57,12 @@ def test_a_programme_records_its_grid_axes_and_first_manager(app, ids):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"grid": "Public benefit | Intérêt public"}, "the weight, separated by |"),
+        ({"grid": "Public benefit | Intérêt public"}, "in English and in French, and its weight"),
+        ({"grid": [{"en": "Public benefit", "fr": "Intérêt public", "weight": None}]}, "row 1: the weight is a whole number from 1 to 100"),
         ({"grid": "Public benefit | Intérêt public | 0"}, "whole number from 1 to 100"),
-        ({"axes": "Only English"}, "a | and the French text"),
+        ({"axes": "Only English"}, "write the text in English and in French"),
+        ({"axes": [{"en": "", "fr": ""}, {"en": "Data", "fr": ""}]}, "Work axes, row 2: write the text in English and in French"),
+        ({"eligibility": [{"en": "", "fr": ""}]}, "Eligibility criteria: write at least one row"),
         ({"theme_fr": ""}, "Theme (French) is required"),
         ({"cohort_size": 0}, "cohort size"),
     ],

@@ -86,6 +86,6 @@ def test_forms_without_a_valid_csrf_token_are_refused_and_change_nothing(app_fac
     forged = client.post(f"{url}/fire/declare", data={"declare-expected_version": "1", "declare-csrf_token": "forged"})
     assert forged.status_code == 400
     assert instance_state(app, commitment.instance_id) == ("draft", 1, 1)
-    done = client.post(f"{url}/fire/declare", data={"declare-expected_version": "1", "declare-csrf_token": csrf_token(page)})
+    done = client.post(f"{url}/fire/declare", data={"declare-expected_version": "1", "declare-confirm": "y", "declare-csrf_token": csrf_token(page)})
     assert done.status_code == 302
     assert instance_state(app, commitment.instance_id) == ("declared", 2, 2)

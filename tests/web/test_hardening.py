@@ -206,7 +206,9 @@ def post_at_once(app, email: str, times: int, url: str, data: dict) -> list[int]
 def test_twenty_identical_declares_at_once_give_one_step_and_409s(app, make_user, make_org, make_commitment):
     officer = make_user()
     commitment = make_commitment(officer, make_org([(officer, "officer")]))
-    statuses = post_at_once(app, officer.email, 20, f"/instances/{commitment.instance_id}/fire/declare", {"declare-expected_version": "1"})
+    statuses = post_at_once(
+        app, officer.email, 20, f"/instances/{commitment.instance_id}/fire/declare", {"declare-expected_version": "1", "declare-confirm": "y"}
+    )
     assert 500 not in statuses and statuses.count(302) == 1 and set(statuses) <= {302, 409}, statuses
     with app.app_context():
         rows = db.session.scalar(sa.select(sa.func.count()).select_from(InstanceHistory).where(InstanceHistory.instance_id == commitment.instance_id))

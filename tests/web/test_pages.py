@@ -97,4 +97,4 @@ def test_the_public_menu_has_no_developer_pages(client, make_user):
     page = client.get("/workflows").get_data(as_text=True)
     assert page.count('<div class="table-scroll">') == 1
     definition = client.get("/workflows/commitment").get_data(as_text=True)
-    assert definition.count('<div class="table-scroll">') == 2
+    assert definition.count('<div class="table-scroll" tabindex="0" role="region"') == 2
