@@ -28,6 +28,12 @@ from .i18n import timezone_name, tr
 from .richtext import render_markdown
 
 
+def instance_title(instance) -> str:
+    """An item's title in the reader's language when it has one per language (``title_words``), else as stored."""
+    words = getattr(instance, "title_words", None)
+    return tr(words) if words else instance.title
+
+
 def duration_text(duration) -> str:
     """An ISO-8601 duration (a timedelta, or an isodate Duration with months or years) in words: ``PT72H`` is
     "3 days", ``P1Y`` "1 year", in the current language. Templates use it as the ``duration`` filter."""
@@ -217,6 +223,21 @@ def install(app: Flask) -> None:
         return error_page(500, _("Something went wrong on our side. Nothing was changed. If it happens again, quote request %(id)s.", id=request_id))
 
     @app.after_request
+    def _conditional_pages(response):
+        # Every page answered whole (200, not streamed) carries an ETag of its bytes and asks caches to check back
+        # before reuse (no-cache: a page holds its reader's form tokens and language, so it is never shared as is);
+        # a GET repeating the ETag in If-None-Match gets 304 with no body. Resources with their own caching rules
+        # (attestations, status lists, log tiles) set their ETag first and are left as they are.
+        whole = response.status_code == 200 and not response.is_streamed and "ETag" not in response.headers
+        if request.method in ("GET", "HEAD") and whole and response.mimetype == "text/html":
+            response.add_etag()
+            response.cache_control.no_cache = True
+            response.cache_control.private = True
+            response.vary.add("Cookie")
+            response.make_conditional(request)
+        return response
+
+    @app.after_request
     def _request_id_header(response):
         response.headers.setdefault("X-Request-Id", getattr(g, "request_id", ""))
         return response
@@ -226,6 +247,7 @@ def install(app: Flask) -> None:
         return {"current_locale": str(get_locale() or "en"), "user": current_user}
 
     app.jinja_env.globals["tr"] = tr
+    app.jinja_env.filters["instance_title"] = instance_title
     # Dates and times are typed and shown in the user's time zone (stored in UTC): forms prefill with local_time.
     app.jinja_env.globals["local_time"] = to_user_timezone
     app.jinja_env.globals["current_timezone"] = timezone_name

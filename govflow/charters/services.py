@@ -23,7 +23,7 @@ from ..organisations.services import is_member, is_officer, store_file
 from ..organisations.uploads import CheckedUpload
 from ..uniques import expect_duplicate
 from .catalog import ensure_charter_registered, get_catalog
-from .definitions import CharterDef
+from .definitions import LANGUAGES, CharterDef
 from .models import (
     Commitment,
     Evidence,
@@ -58,6 +58,11 @@ def live_signature(organisation_id: int, slug: str, version: int) -> Signature |
     )
 
 
+def tr_in(texts: dict[str, str], lang: str) -> str:
+    """``texts`` in ``lang``, English when missing."""
+    return texts.get(lang) or texts["en"]
+
+
 def sign_charter(actor: Any, organisation: Organisation, charter: CharterDef, accepted_pillars: list[str], now: datetime | None = None) -> Signature:
     """Sign ``charter`` for ``organisation``: an attested act, and one draft commitment per pillar.
 
@@ -74,8 +79,8 @@ def sign_charter(actor: Any, organisation: Organisation, charter: CharterDef, ac
             _("%(org)s already signed this version of the charter, on %(date)s.", org=organisation.name, date=existing.signed_at.strftime("%Y-%m-%d"))
         )
     ensure_charter_registered(charter)
-    title = f"{organisation.name}: {charter.title['en']} (v{charter.version})"
-    instance = start_instance(actor, SIGNATURE_WORKFLOW, title=title[:300], subject_kind="signature", now=now)
+    words = {lang: f"{organisation.name}: {charter.title.get(lang) or charter.title['en']} (v{charter.version})" for lang in LANGUAGES}
+    instance = start_instance(actor, SIGNATURE_WORKFLOW, title=words["en"][:300], subject_kind="signature", now=now, title_words=words)
     signature = Signature(
         organisation=organisation,
         charter=charter.slug,
@@ -199,8 +204,11 @@ def create_commitment(
     if owner_id is not None and not is_member(db.session.get(User, owner_id), organisation.id):
         raise CharterError(_("The owner must be a member of the organisation."), field="owner_id")
     pillar_def = charter.item(pillar)
-    title = f"{organisation.name}: {charter.title['en']} / {pillar_def.code or pillar_def.title['en']}"
-    instance = start_instance(actor, COMMITMENT_WORKFLOW, title=title[:300], subject_kind="commitment", now=now)
+    words = {
+        lang: f"{organisation.name}: {charter.title.get(lang) or charter.title['en']} / {pillar_def.code or tr_in(pillar_def.title, lang)}"
+        for lang in LANGUAGES
+    }
+    instance = start_instance(actor, COMMITMENT_WORKFLOW, title=words["en"][:300], subject_kind="commitment", now=now, title_words=words)
     commitment = Commitment(
         organisation=organisation,
         signature=signature,

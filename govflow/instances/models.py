@@ -37,6 +37,9 @@ class WorkflowInstance(db.Model):
     status: Mapped[str] = mapped_column(sa.String(64))
     version: Mapped[int] = mapped_column(default=1)
     title: Mapped[str] = mapped_column(sa.String(300))
+    # The title in each language when it is made of words govflow writes (a charter's title, a pillar's): pages show
+    # the reader's; ``title`` keeps the English one, as records and older items have it.
+    title_words: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
     subject_kind: Mapped[str] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

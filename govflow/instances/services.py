@@ -143,9 +143,18 @@ def record_event(instance: WorkflowInstance, event: TransitionEvent) -> Instance
     return record_history(instance, event.kind, event.trigger, event.source, event.dest, event.actor, event.inputs.get("comment"), inputs, event.at, event)
 
 
-def start_instance(actor: Any, workflow: str, title: str, subject_kind: str, version: int | None = None, now: datetime | None = None) -> WorkflowInstance:
-    """Create an instance of ``workflow`` (latest version by default) in its initial state, with history."""
-    instance = WorkflowInstance(title=title, subject_kind=subject_kind)
+def start_instance(
+    actor: Any,
+    workflow: str,
+    title: str,
+    subject_kind: str,
+    version: int | None = None,
+    now: datetime | None = None,
+    title_words: dict[str, str] | None = None,
+) -> WorkflowInstance:
+    """Create an instance of ``workflow`` (latest version by default) in its initial state, with history.
+    ``title_words``: the title in each language when govflow's own words are part of it (pages show the reader's)."""
+    instance = WorkflowInstance(title=title, subject_kind=subject_kind, title_words={k: v[:300] for k, v in title_words.items()} if title_words else None)
     event = get_engine().start(instance, workflow, actor, version=version, now=now)
     ensure_registered(event.definition)
     instance.created_at = instance.updated_at = event.at

@@ -147,10 +147,16 @@ def load_entries(signature_ids: list[int]) -> list[RegisterEntry]:
 
 
 def rows(filters: RegisterFilters, base_url: str, chunk: int = 500) -> Iterator[dict]:
-    """Every matching register row (one per public commitment, or one per signature without any), in chunks."""
-    ids = list(db.session.scalars(_signatures_query(filters).order_by(Signature.id)))
-    for start in range(0, len(ids), chunk):
-        for entry in load_entries(ids[start : start + chunk]):
+    """Every matching register row (one per public commitment, or one per signature without any), read ``chunk``
+    signatures at a time in id order (keyset: each chunk starts after the last id read), so that memory stays flat
+    however large the register: nothing holds more than one chunk."""
+    last = 0
+    while True:
+        ids = list(db.session.scalars(_signatures_query(filters).where(Signature.id > last).order_by(Signature.id).limit(chunk)))
+        if not ids:
+            return
+        last = ids[-1]
+        for entry in load_entries(ids):
             s, org = entry.signature, entry.signature.organisation
             signature_attestation = entry.attestations.get(s.instance_id)
             common = {

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from ..access import public
-from ..actions import csv_download
+from ..actions import csv_download, json_download, jsonl_download
 from ..charters.catalog import get_catalog, item_title
 from ..engine import utcnow
 from ..instances.services import Page, get_engine
@@ -78,6 +78,14 @@ def download_csv():
 @bp.get("/register.json")
 @public
 def download_json():
-    """The register as JSON: {"generated_at", "columns", "rows"} with the same columns as the CSV."""
-    filters = _filters()
-    return jsonify({"generated_at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "columns": COLUMNS, "rows": list(rows(filters, _base_url()))})
+    """The register as JSON: {"generated_at", "columns", "rows"} with the same columns as the CSV, streamed."""
+    now = utcnow()
+    head = {"generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "columns": COLUMNS}
+    return json_download(head, rows(_filters(), _base_url()), f"govflow-register-{now.strftime('%Y%m%d')}.json")
+
+
+@bp.get("/register.jsonl")
+@public
+def download_jsonl():
+    """The register as JSON Lines: one object per row, with the same columns as the CSV, streamed."""
+    return jsonl_download(rows(_filters(), _base_url()), f"govflow-register-{utcnow().strftime('%Y%m%d')}.jsonl")

@@ -52,6 +52,13 @@
     });
     holder.parentNode.insertBefore(bar, holder);
     apply();
+    // On a narrow screen the current state may be drawn beyond the frame's right edge: bring it into view.
+    var current = svg.querySelector("g.node.s_active");
+    if (current && holder.scrollWidth > holder.clientWidth) {
+      var box = current.getBoundingClientRect();
+      var frame = holder.getBoundingClientRect();
+      holder.scrollLeft += (box.left + box.width / 2) - (frame.left + frame.width / 2);
+    }
   }
 
   async function renderAll() {

@@ -238,7 +238,9 @@ def browser_page(tmp_path, request):
                 "--disable-sync",
             ],
         )
-        context = browser.new_context(locale="en-GB")
+        # A journey in French runs a French browser too (its own controls: file inputs, date pickers).
+        variant = getattr(getattr(request.node, "callspec", None), "params", {}).get("journey")
+        context = browser.new_context(locale="fr-FR" if variant and variant[0] == "fr" else "en-GB")
 
         def guard(route):
             host = urlparse(route.request.url).hostname or ""

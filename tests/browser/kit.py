@@ -1,5 +1,5 @@
-"""What the user journeys share (issue #15, item 8): each journey runs in English on a 1,280-pixel screen and in French
-on a 390-pixel phone, signs people in and out through the pages, and saves a screenshot of every step under
+"""What the user journeys share (issue #15, item 8): each journey runs in English and in French, each on a 1,280-pixel
+screen and on a 390-pixel phone, signs people in and out through the pages, and saves a screenshot of every step under
 ``tests/browser/output/<journey>/<lang>-<width>/`` (``GOVFLOW_ARTIFACTS`` overrides the root; CI keeps the folder as
 its artefacts). At every step the page must fit the screen (no sideways scrolling of the page itself); axe-core runs on
 every page visited (see conftest.py). Selectors are ``data-testid``, ``name`` and ``data-state`` attributes, never
@@ -17,8 +17,8 @@ from playwright.sync_api import Page, expect
 
 PASSWORD = "govflow-demo"
 OUTPUT = Path(os.environ.get("GOVFLOW_ARTIFACTS") or Path(__file__).parent / "output")
-#: (language, screen width): English on a desktop screen, French on a phone.
-VARIANTS = [("en", 1280), ("fr", 390)]
+#: (language, screen width): each language on a desktop screen and on a phone.
+VARIANTS = [("en", 1280), ("fr", 390), ("en", 390), ("fr", 1280)]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The public visitor's journey (issue #15, item 8), in English on a desktop screen and in French on a phone: the menu
+"""The public visitor's journey (issue #15, item 8), in English and in French, each on a desktop screen and on a phone: the menu
 holds no developer page; the register reads in words (filters, pillars, a withdrawal and its reason); a charter's
 text is rendered from Markdown; an attestation reads in words and is verified on /verify, with a verdict in the
 visitor's language; the state diagrams are readable. Screenshots of each step are saved (see kit.py)."""

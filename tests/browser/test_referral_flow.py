@@ -69,6 +69,18 @@ def fire(page, trigger, state, **inputs):
     expect(page.locator("[data-testid=state]")).to_have_text(state)
 
 
+def fill_referral(page):
+    """Fill the new referral's form: the commune, the committee, the title and every required dossier section."""
+    page.select_option("select[name=organisation_id]", label="Commune de Saint-Aubrac")
+    page.select_option("select[name=committee_id]", label=COMMITTEE)
+    page.fill("input[name=title]", TITLE)
+    for key, value in DOSSIER.items():
+        if key == "dpia":
+            page.select_option("select[name=dossier-dpia]", value)
+        else:
+            page.fill(f"textarea[name=dossier-{key}]", value)
+
+
 def vote(page, instance_url, choice, rationale=None):
     page.goto(instance_url)
     page.click("[data-testid=go-vote]")
@@ -91,14 +103,7 @@ def test_a_referral_goes_from_dossier_to_vote_decision_attestation_and_closure(l
     # 1. The commune's officer files the dossier and submits it.
     sign_in(page, base, CHLOE)
     page.goto(f"{base}/referrals/new")
-    page.select_option("select[name=organisation_id]", label="Commune de Saint-Aubrac")
-    page.select_option("select[name=committee_id]", label=COMMITTEE)
-    page.fill("input[name=title]", TITLE)
-    for key, value in DOSSIER.items():
-        if key == "dpia":
-            page.select_option("select[name=dossier-dpia]", value)
-        else:
-            page.fill(f"textarea[name=dossier-{key}]", value)
+    fill_referral(page)
     page.click("[data-testid=save-referral]")
     page.wait_for_url(re.compile(r"/instances/\d+$"))
     instance_url = page.url

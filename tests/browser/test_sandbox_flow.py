@@ -27,10 +27,11 @@ THEME = "Algorithms in local public services"
 PROJECT = "Predicting potholes from bus camera footage"
 
 
-def fill_programme(page) -> None:
+def programme_values(theme: str = THEME) -> dict[str, str]:
+    """A programme's form, filled: its call open from yesterday for a month, its lists typed as rows."""
     today = utcnow().date()
-    values = {
-        "theme_en": THEME,
+    return {
+        "theme_en": theme,
         "theme_fr": "Les algorithmes dans les services publics locaux",
         "edition": str(today.year + 1),
         "description_en": "Six months of support for towns and firms building algorithms for local services.",
@@ -50,6 +51,10 @@ def fill_programme(page) -> None:
         "axes-0-en": "Which data, and is collecting them lawful?",
         "axes-0-fr": "Quelles données, et leur collecte est-elle licite ?",
     }
+
+
+def fill_programme(page) -> None:
+    values = programme_values()
     for name, value in values.items():
         page.fill(f"[name={name}]", value)
     # Rows are added with a plain button (no JavaScript needed): the page comes back with what was typed and one more row.

@@ -81,6 +81,7 @@ CASES = [
     ("main.index", "get", "/", None, "", "AAAAAAAAAAAAAAA"),
     ("register.download_csv", "get", "/register.csv", None, "", "AAAAAAAAAAAAAAA"),
     ("register.download_json", "get", "/register.json", None, "", "AAAAAAAAAAAAAAA"),
+    ("register.download_jsonl", "get", "/register.jsonl", None, "", "AAAAAAAAAAAAAAA"),
     ("register.index", "get", "/register", None, "", "AAAAAAAAAAAAAAA"),
     ("reviews.add_file", "post", "/referrals/{draft_referral}/files", {}, "draft", "RRRRARRRRRRRRRR"),
     ("reviews.add_rapporteur", "post", "/referrals/{referral}/rapporteurs", {}, "decided", "RRRRRRRAARRRRRR"),

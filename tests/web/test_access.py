@@ -30,6 +30,7 @@ PUBLIC = {
     "register.index",
     "register.download_csv",
     "register.download_json",
+    "register.download_jsonl",
     "reviews.published_decisions",
     # Sandbox programmes, their calls, laureates and published syntheses are public; everything else of theirs is not.
     "sandbox.programmes",
@@ -85,6 +86,7 @@ def _get_urls(app):
 def test_anonymous_visitors_reach_only_public_pages(app, client):
     for endpoint, url in _get_urls(app):
         response = client.get(url)
+        response.close()  # a streamed download is closed, not left to the garbage collector
         if endpoint in PUBLIC:
             assert response.status_code == 200, url
         else:
@@ -106,6 +108,7 @@ def test_signed_in_users_of_every_role_get_pages_not_errors(app, client, make_us
             expected = {403}  # only programme managers open programmes
         if endpoint == "reviews.new_referral":
             expected = {403}  # these users belong to no organisation
+        response.close()  # a streamed download is closed, not left to the garbage collector
         assert response.status_code in expected, (url, roles, response.status_code)
 
 

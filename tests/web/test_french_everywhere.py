@@ -114,3 +114,34 @@ def test_in_english_the_worded_sentences_are_the_pure_modules_own(app):
         for document in ("not an object", {}, {"proof": {"verificationMethod": "did:key:nothing"}}):
             for check in verify_offline(document, key_history={"keys": []}).checks:
                 assert check.code and check_message(check) == check.message
+
+
+def test_a_charters_items_are_titled_in_the_readers_language(app, client, make_user, make_org):
+    """A signature's and a commitment's titles are made of the charter's and the pillar's titles: each reader sees them
+    in their language (the English one stays the stored title, as records and older items have it)."""
+    import sqlalchemy as sa
+
+    from govflow.accounts.models import User
+    from govflow.charters.catalog import get_catalog
+    from govflow.charters.services import sign_charter
+    from govflow.instances.models import WorkflowInstance
+    from govflow.organisations.models import Organisation
+
+    officer = make_user(name="Officer T")
+    org = make_org([(officer, "officer")], name="Org T")
+    with app.app_context():
+        charter = next(c for c in get_catalog().latest_all() if c.title.get("fr") and c.title["fr"] != c.title["en"])
+        signature = sign_charter(db.session.get(User, officer.id), db.session.get(Organisation, org.id), charter, [p.key for p in charter.pillars])
+        db.session.commit()
+        instance = db.session.get(WorkflowInstance, signature.instance_id)
+        assert instance.title == f"Org T: {charter.title['en']} (v{charter.version})"
+        assert instance.title_words["fr"] == f"Org T: {charter.title['fr']} (v{charter.version})"
+        commitment = db.session.scalars(sa.select(WorkflowInstance).where(WorkflowInstance.subject_kind == "commitment")).first()
+        commitment_id, signature_id = commitment.id, instance.id
+        french_commitment = commitment.title_words["fr"]
+    login(client, officer.email)
+    _french(client)
+    assert f"<h1>Org T: {charter.title['fr']} (v{charter.version})</h1>" in _page(client.get(f"/instances/{signature_id}"))
+    dashboard = _page(client.get("/dashboard"))
+    assert french_commitment in dashboard and charter.title["en"] not in dashboard
+    assert french_commitment in _page(client.get(f"/instances/{commitment_id}"))
