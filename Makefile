@@ -34,11 +34,7 @@ install: $(STAMP_RUN) govflow/translations/fr/LC_MESSAGES/messages.mo
 ## GOVFLOW_BASE_URL says otherwise.
 run: export GOVFLOW_PORT = $(PORT)
 run: install
-	$(BIN)/govflow db upgrade
-	$(BIN)/govflow workflows load
-	$(BIN)/govflow keys init
-	$(BIN)/govflow demo load
-	$(BIN)/govflow run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/govflow demo serve --host 127.0.0.1 --port $(PORT)
 
 ## Create or update .venv with the test extras and run the whole suite across the CPUs (plus PostgreSQL and lint
 ## under CI=true). The heaviest tests are marked `slow` and run here too; `pytest -m "not slow"` leaves them out.

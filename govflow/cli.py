@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -284,6 +285,32 @@ def demo_load() -> None:
     integrated = integrate_all()
     if integrated:
         click.echo(f"transparency log: {integrated} entries integrated")
+
+
+@demo.command("serve", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The interface to listen on.")
+@click.option("--port", type=int, default=None, help="The port (default: GOVFLOW_PORT, else 5000).")
+@click.pass_context
+def demo_serve(ctx: click.Context, host: str, port: int | None) -> None:
+    """Prepare the database (migrations, workflows, keys, demo data) and serve the app on it: what `make run` does, with
+    the app built once (five separate commands built it five times). A development server: production runs gunicorn
+    (docs/operations.md)."""
+    from flask.cli import ScriptInfo
+    from flask_migrate import upgrade
+    from werkzeug.serving import run_simple
+
+    port = port or int(os.environ.get("GOVFLOW_PORT") or 5000)
+    os.environ["GOVFLOW_PORT"] = str(port)  # read by config.base_url() when the app is built, just below
+    started = time.perf_counter()
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    built = time.perf_counter() - started
+    with app.app_context():
+        upgrade(directory=str(PROJECT_ROOT / "migrations"))
+        ctx.invoke(workflows_load)
+        ctx.invoke(keys_init)
+        ctx.invoke(demo_load)
+    click.echo(f"ready in {time.perf_counter() - started:.1f} s (the app built once, in {built:.1f} s): http://{host}:{port}/")
+    run_simple(host, port, app, threaded=True, use_reloader=False)  # what `flask run` serves with, minus the reloader
 
 
 @keys.command("init")

@@ -51,6 +51,9 @@ class Signature(db.Model):
         sa.ForeignKeyConstraint(["charter", "charter_version"], ["charters.slug", "charters.version"]),
         sa.CheckConstraint("(withdrawn_at IS NULL) = (withdrawal_reason IS NULL)", name="withdrawal_complete"),
         # One live signature per organisation and charter version; a withdrawn one does not block signing again.
+        # The register's order (newest first, the id breaking ties) and its charter filter, read from indexes.
+        sa.Index("ix_signatures_signed_at_id", "signed_at", "id"),
+        sa.Index("ix_signatures_charter_signed_at", "charter", "signed_at", "id"),
         sa.Index(
             "uq_signatures_live",
             "organisation_id",
@@ -70,7 +73,8 @@ class Commitment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
-    signature_id: Mapped[int] = mapped_column(sa.ForeignKey("signatures.id"), index=True)
+    # The register's pillar filter reads (signature, pillar) pairs from an index; the signature alone uses its prefix.
+    signature_id: Mapped[int] = mapped_column(sa.ForeignKey("signatures.id"))
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("workflow_instances.id"), unique=True)
     charter: Mapped[str] = mapped_column(sa.String(64))
     charter_version: Mapped[int] = mapped_column()
@@ -87,6 +91,8 @@ class Commitment(db.Model):
     instance: Mapped[WorkflowInstance] = relationship(lazy="joined")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+
+    __table_args__ = (sa.Index("ix_commitments_signature_pillar", "signature_id", "pillar"),)
 
 
 class Evidence(db.Model):

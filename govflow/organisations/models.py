@@ -44,7 +44,10 @@ class Organisation(db.Model):
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organisation", lazy="raise_on_sql")
 
-    __table_args__ = (sa.CheckConstraint(sa.column("kind").in_([k.value for k in OrganisationKind]), name="kind_known"),)
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("kind").in_([k.value for k in OrganisationKind]), name="kind_known"),
+        sa.Index("ix_organisations_kind", "kind"),  # the register's filter by kind of organisation
+    )
 
 
 class Membership(db.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,12 +103,68 @@ def _signatures_query(filters: RegisterFilters) -> sa.Select:
     return query
 
 
-def search(filters: RegisterFilters, page: int, per_page: int) -> tuple[list[RegisterEntry], int]:
-    """A page of the register and the total number of matching signatures (four queries in all)."""
+#: Counting stops here: beyond, the page says "more than" this many (a count over a million rows is not cheap).
+COUNT_LIMIT = 10_000
+_CURSOR = re.compile(r"^(\d{8}T\d{12})\.(\d{1,18})$")
+
+
+def encode_cursor(signature: Signature) -> str:
+    """A position in the register's order (newest signature first, the id breaking ties), for a page link."""
+    return f"{signature.signed_at:%Y%m%dT%H%M%S%f}.{signature.id}"
+
+
+def decode_cursor(text: str | None) -> tuple[datetime, int] | None:
+    """The position a page link names, or None when it names none (or is not one: the first page then)."""
+    found = _CURSOR.match(text or "")
+    if not found:
+        return None
+    try:
+        return datetime.strptime(found[1], "%Y%m%dT%H%M%S%f"), int(found[2])
+    except ValueError:
+        return None
+
+
+@dataclass
+class RegisterPage:
+    """One page of the register, reached by keyset (the position of its first or last signature), never by OFFSET:
+    every page costs the same however deep it is. ``total`` is exact up to ``COUNT_LIMIT`` (``more`` beyond)."""
+
+    items: list[RegisterEntry]
+    total: int
+    more: bool
+    newer: str | None  # the cursor of the page before (newer signatures), None on the first page
+    older: str | None  # the cursor of the page after, None on the last page
+
+
+def search(filters: RegisterFilters, per_page: int, after: str | None = None, before: str | None = None) -> RegisterPage:
+    """The page of matching signatures after (older than) the ``after`` cursor, or before (newer than) ``before``, or
+    the first; with the number of matches counted up to ``COUNT_LIMIT`` (five queries in all, whatever the size)."""
     base = _signatures_query(filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
-    ids = list(db.session.scalars(base.order_by(Signature.signed_at.desc(), Signature.id.desc()).limit(per_page).offset((page - 1) * per_page)))
-    return load_entries(ids), total
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.limit(COUNT_LIMIT + 1).subquery()))
+    key = sa.tuple_(Signature.signed_at, Signature.id)
+    going_back = decode_cursor(before) is not None and decode_cursor(after) is None
+    if going_back:
+        query = base.where(key > sa.tuple_(*decode_cursor(before))).order_by(Signature.signed_at.asc(), Signature.id.asc())
+    else:
+        position = decode_cursor(after)
+        query = base.where(key < sa.tuple_(*position)) if position else base
+        query = query.order_by(Signature.signed_at.desc(), Signature.id.desc())
+    ids = list(db.session.scalars(query.limit(per_page + 1)))
+    beyond = len(ids) > per_page
+    ids = ids[:per_page]
+    if going_back:
+        ids.reverse()
+    entries = load_entries(ids)
+    first, last = (entries[0].signature, entries[-1].signature) if entries else (None, None)
+    has_newer = (beyond if going_back else decode_cursor(after) is not None) and first is not None
+    has_older = (True if going_back else beyond) and last is not None
+    return RegisterPage(
+        items=entries,
+        total=min(total, COUNT_LIMIT),
+        more=total > COUNT_LIMIT,
+        newer=encode_cursor(first) if has_newer and first is not None else None,
+        older=encode_cursor(last) if has_older and last is not None else None,
+    )
 
 
 def load_entries(signature_ids: list[int]) -> list[RegisterEntry]:

@@ -8,10 +8,9 @@ from ..access import public
 from ..actions import csv_download, json_download, jsonl_download
 from ..charters.catalog import get_catalog, item_title
 from ..engine import utcnow
-from ..instances.services import Page, get_engine
+from ..instances.services import get_engine
 from ..organisations.models import OrganisationKind
 from ..sandbox.services import published_syntheses
-from ..web import page_arg
 from .services import COLUMNS, RegisterFilters, rows, search
 
 bp = Blueprint("register", __name__)
@@ -37,10 +36,8 @@ def _filters() -> RegisterFilters:
 def index():
     """Signatories by charter with their commitments' status, withdrawals and attestations; searchable and paginated."""
     filters = _filters()
-    per_page = current_app.config["PAGE_SIZE"]
-    page_number = page_arg()
-    entries, total = search(filters, page_number, per_page)
-    page = Page(entries, page_number, per_page, total)
+    page = search(filters, current_app.config["PAGE_SIZE"], after=request.args.get("after"), before=request.args.get("before"))
+    first_page = page.newer is None
     catalog = get_catalog()
     # (key, title) of each pillar offered as a filter: the latest version's title when several versions share a key.
     titles = {
@@ -59,7 +56,7 @@ def index():
         pillars=pillars,
         states=[s for s in get_engine().definition("commitment").states if s != "draft"],
         kinds=[k.value for k in OrganisationKind],
-        syntheses=published_syntheses() if page_number == 1 and not filters.active() else [],
+        syntheses=published_syntheses() if first_page and not filters.active() else [],
     )
 
 

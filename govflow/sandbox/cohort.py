@@ -36,6 +36,39 @@ class LaureateProgress:
         return round(100 * self.accepted / self.total) if self.total else 0
 
 
+#: The timeline's window: this many months at a time, moved by the dashboard's "earlier" and "later" links.
+WINDOW_MONTHS = 6
+#: The most bars a laureate shows in the window (the rest are counted, and listed on the laureate's roadmap).
+BARS_PER_LAUREATE = 12
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month ``months`` after ``day``'s month (before, when negative)."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass
+class Window:
+    """The months the timeline shows: from ``start`` (a month's first day) to ``end`` (excluded)."""
+
+    start: date
+    end: date
+    hidden: int = 0  # bars of the page's laureates in the window beyond BARS_PER_LAUREATE each
+
+    @property
+    def earlier(self) -> date:
+        return add_months(self.start, -WINDOW_MONTHS)
+
+    @property
+    def later(self) -> date:
+        return self.end
+
+
 @dataclass
 class Cohort:
     """What the cohort dashboard shows."""
@@ -48,6 +81,7 @@ class Cohort:
     upcoming: list
     upcoming_total: int
     today: date
+    window: Window | None = None
 
 
 # The columns the dashboard shows of a milestone: plain rows, not ORM objects, since a page shows hundreds of them
@@ -75,10 +109,27 @@ def _open_milestones(programme_id: int) -> sa.Select:
     )
 
 
-def cohort(programme: Programme, page: int, per_page: int, today: date | None = None) -> Cohort:
-    """The cohort dashboard of a programme: laureates' progress and milestones, counts per axis, overdue and upcoming
-    milestones. A fixed number of queries whatever the size of the programme."""
+def default_window_start(programme: Programme, today: date) -> date:
+    """Where the timeline opens: around today while the programme's milestones reach it, else on their last months."""
+    first, last = db.session.execute(
+        sa.select(sa.func.min(Milestone.starts_on), sa.func.max(Milestone.due_on))
+        .join(Application, Application.id == Milestone.application_id)
+        .where(Application.programme_id == programme.id)
+    ).one()
+    if first is None or first <= today <= last:
+        return add_months(month_start(today), -1)
+    if last < today:
+        return add_months(month_start(last), 1 - WINDOW_MONTHS)
+    return month_start(first)
+
+
+def cohort(programme: Programme, page: int, per_page: int, today: date | None = None, window_start: date | None = None) -> Cohort:
+    """The cohort dashboard of a programme: laureates' progress, their milestones in a window of WINDOW_MONTHS months
+    (at most BARS_PER_LAUREATE each), counts per axis, overdue and upcoming milestones. A fixed number of queries and
+    a bounded page whatever the size of the programme."""
     today = today or utcnow().date()
+    start = month_start(window_start) if window_start else default_window_start(programme, today)
+    window = Window(start, add_months(start, WINDOW_MONTHS))
     laureate_filter = sa.and_(Application.programme_id == programme.id, Application.selected_at.is_not(None))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(laureate_filter)) or 0
     page = max(1, min(page, max(1, -(-total // per_page))))
@@ -92,19 +143,35 @@ def cohort(programme: Programme, page: int, per_page: int, today: date | None = 
     ).all()
     progress = {a.id: LaureateProgress(a, status) for a, status in rows}
     if progress:
-        for row in db.session.execute(
-            sa.select(*MILESTONE_ROW, Axis.title.label("axis_title"))
+        # Progress is counted by the database, not by reading every milestone.
+        open_overdue = sa.and_(WorkflowInstance.status.in_(OPEN_MILESTONE_STATES), Milestone.due_on < today)
+        for application_id, total_, accepted, overdue in db.session.execute(
+            sa.select(
+                Milestone.application_id,
+                sa.func.count(),
+                sa.func.count().filter(WorkflowInstance.status == "accepted"),
+                sa.func.count().filter(open_overdue),
+            )
+            .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
+            .where(Milestone.application_id.in_(list(progress)), WorkflowInstance.status != "cancelled")
+            .group_by(Milestone.application_id)
+        ):
+            p = progress[application_id]
+            p.total, p.accepted, p.overdue = total_, accepted, overdue
+        # The timeline's bars: the milestones in the window, at most BARS_PER_LAUREATE a laureate.
+        rank = sa.func.row_number().over(partition_by=Milestone.application_id, order_by=(Axis.position, Milestone.due_on, Milestone.id))
+        in_all = sa.func.count().over(partition_by=Milestone.application_id)
+        in_window = (
+            sa.select(*MILESTONE_ROW, Axis.title.label("axis_title"), rank.label("rank"), in_all.label("in_window"))
             .join(WorkflowInstance, WorkflowInstance.id == Milestone.instance_id)
             .join(Axis, Axis.id == Milestone.axis_id)
-            .where(Milestone.application_id.in_(list(progress)))
-            .order_by(Milestone.application_id, Axis.position, Milestone.due_on, Milestone.id)
-        ):
-            p = progress[row.application_id]
-            p.milestones.append(row)
-            if row.status != "cancelled":
-                p.total += 1
-                p.accepted += row.status == "accepted"
-                p.overdue += row.status in OPEN_MILESTONE_STATES and row.due_on < today
+            .where(Milestone.application_id.in_(list(progress)), Milestone.starts_on < window.end, Milestone.due_on >= window.start)
+            .subquery()
+        )
+        shown = sa.select(in_window).where(in_window.c.rank <= BARS_PER_LAUREATE).order_by(in_window.c.application_id, in_window.c.rank)
+        for row in db.session.execute(shown):
+            progress[row.application_id].milestones.append(row)
+        window.hidden = sum(max(0, p.milestones[0].in_window - len(p.milestones)) for p in progress.values() if p.milestones)
     counts: dict[str, dict[str, int]] = {}
     for key, status, n in db.session.execute(
         sa.select(Axis.key, WorkflowInstance.status, sa.func.count())
@@ -138,6 +205,7 @@ def cohort(programme: Programme, page: int, per_page: int, today: date | None = 
         upcoming=db.session.execute(upcoming_q.order_by(Milestone.due_on, Milestone.id).limit(LIST_LIMIT)).all(),
         upcoming_total=db.session.scalar(sa.select(sa.func.count()).select_from(upcoming_q.subquery())) or 0,
         today=today,
+        window=window,
     )
 
 

@@ -50,10 +50,25 @@ def _month_starts(first: date, last: date) -> list[date]:
 
 
 def timeline_svg(
-    bars: Iterable[Bar], today: date, month_label: Callable[[date], str], state_labels: dict[str, str], title: str, empty_text: str, today_text: str
+    bars: Iterable[Bar],
+    today: date,
+    month_label: Callable[[date], str],
+    state_labels: dict[str, str],
+    title: str,
+    empty_text: str,
+    today_text: str,
+    window: tuple[date, date] | None = None,
 ) -> str:
-    """The SVG document of ``bars`` (an empty-state figure when there are none)."""
+    """The SVG document of ``bars`` (an empty-state figure when there are none). With ``window`` (first day, day after
+    the last), the drawing spans exactly those months and each bar is cut to them."""
     bars = list(bars)
+    if window is not None:
+        start, end = window
+        bars = [
+            replace(b, starts_on=max(b.starts_on, start), due_on=min(b.due_on, end - timedelta(days=1)))
+            for b in bars
+            if b.starts_on < end and b.due_on >= start
+        ]
     if not bars:
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{LABEL_WIDTH + PLOT_WIDTH}" height="40" viewBox="0 0 {LABEL_WIDTH + PLOT_WIDTH} 40">'
@@ -65,7 +80,10 @@ def timeline_svg(
     first_day, last_day = min(b.starts_on for b in bars), max(b.due_on for b in bars)
     # Today is drawn when it is near the milestones; a finished programme is not squeezed to make room for it.
     show_today = first_day - timedelta(days=31) <= today <= last_day + timedelta(days=93)
-    if show_today:
+    if window is not None:
+        first_day, last_day = window[0], window[1] - timedelta(days=1)
+        show_today = window[0] <= today < window[1]
+    elif show_today:
         first_day, last_day = min(first_day, today), max(last_day, today)
     first = first_day.replace(day=1)
     last = (last_day.replace(day=1) + timedelta(days=32)).replace(day=1)

@@ -4,6 +4,8 @@ the cohort dashboard with its CSV export, and the synthesis."""
 from __future__ import annotations
 
 import functools
+import re
+from datetime import date
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import format_date, format_datetime, get_locale, to_utc
@@ -11,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from .. import bounds
 from ..access import public, roles_required, signed_in
 from ..accounts.services import find_user
 from ..actions import act, csv_download, refused, run_form, shown_form
@@ -647,7 +650,7 @@ def dashboard(programme_id: int):
     :raise 403: not a manager of the programme.
     """
     item = _managed(programme_id)
-    view = cohort.cohort(item, page_arg(), current_app.config["PAGE_SIZE"])
+    view = cohort.cohort(item, page_arg(), current_app.config["PAGE_SIZE"], window_start=_month_arg("from"))
     definition = get_engine().definition(services.MILESTONE_WORKFLOW)
     labels = {s: tr(definition.states[s].title) for s in STATE_KEYS}
     # Hundreds of bars share a few dozen dates and one sentence: format and translate each once.
@@ -683,10 +686,25 @@ def dashboard(programme_id: int):
         lambda d: format_date(d, "MMM yyyy"),
         labels,
         _("Timeline of the laureates' milestones"),
-        _("No milestone is planned yet."),
+        _("No milestone of these laureates falls in these months."),
         _("today"),
+        window=(view.window.start, view.window.end) if view.window else None,
     )
-    return render_template("sandbox/dashboard.html", programme=item, view=view, svg=svg, labels=labels, state_keys=STATE_KEYS)
+    months = view.window.start, cohort.add_months(view.window.end, -1)
+    window_label = _("%(first)s to %(last)s", first=format_date(months[0], "MMMM yyyy"), last=format_date(months[1], "MMMM yyyy"))
+    return render_template("sandbox/dashboard.html", programme=item, view=view, svg=svg, labels=labels, state_keys=STATE_KEYS, window_label=window_label)
+
+
+def _month_arg(name: str) -> date | None:
+    """A month from the query string (``2024-01``), within the dates anyone may enter; None otherwise."""
+    text = request.args.get(name, "")
+    if not re.fullmatch(r"\d{4}-\d{2}", text):
+        return None
+    try:
+        month = date(int(text[:4]), int(text[5:]), 1)
+    except ValueError:
+        return None
+    return month if bounds.date_in_range(month) and bounds.date_in_range(cohort.add_months(month, cohort.WINDOW_MONTHS)) else None
 
 
 @bp.get("/programmes/<int:programme_id>/milestones.csv")

@@ -118,7 +118,9 @@ def test_french_reaches_the_generated_sentences(live_server, browser_page):
     assert "Historique" in text
 
 
-def test_lists_are_typed_as_rows_and_no_score_is_preset(live_server, browser_page):
+def test_structured_data_is_typed_as_rows_not_as_text_lines(live_server, browser_page):
+    """A programme's lists and a declaration of interests are rows; the scoring sheet's blank start (no preset 0) is
+    walked in test_journey_sandbox.py, where an application is brought to scoring."""
     page, base = browser_page, live_server
     sign_in(page, base, HUGO)
     page.goto(f"{base}/programmes/new")
