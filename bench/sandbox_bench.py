@@ -33,14 +33,21 @@ from govflow.accounts.services import create_user  # noqa: E402
 from govflow.engine import utcnow  # noqa: E402
 from govflow.extensions import db  # noqa: E402
 from govflow.instances.services import register_definitions  # noqa: E402
+from govflow.sandbox.cohort import WINDOW_MONTHS, add_months  # noqa: E402
 from tests.sandbox.seed import seed_cohorts  # noqa: E402
 
 BARE_DASHBOARD = [
     "SELECT a.id, o.name, a.title, i.status FROM applications a JOIN organisations o ON o.id = a.organisation_id "
     "JOIN workflow_instances i ON i.id = a.instance_id WHERE a.programme_id = :p AND a.selected_at IS NOT NULL ORDER BY a.selected_at, a.id LIMIT 20",
-    "SELECT m.application_id, x.title, m.title, m.starts_on, m.due_on, i.status FROM milestones m JOIN axes x ON x.id = m.axis_id "
+    # The same bounded content as the page: each laureate's progress counted, and its milestones in the six-month
+    # window, twelve at most (the page's timeline since the scale issue; it used to draw every milestone).
+    "SELECT m.application_id, count(*), sum(CASE WHEN i.status = 'accepted' THEN 1 ELSE 0 END) FROM milestones m "
     "JOIN workflow_instances i ON i.id = m.instance_id JOIN applications a ON a.id = m.application_id "
-    "WHERE a.programme_id = :p ORDER BY m.application_id, x.position, m.due_on, m.id",
+    "WHERE a.programme_id = :p AND i.status <> 'cancelled' GROUP BY m.application_id",
+    "SELECT * FROM (SELECT m.application_id, x.title, m.title, m.starts_on, m.due_on, i.status, "
+    "row_number() OVER (PARTITION BY m.application_id ORDER BY x.position, m.due_on, m.id) AS r FROM milestones m "
+    "JOIN axes x ON x.id = m.axis_id JOIN workflow_instances i ON i.id = m.instance_id JOIN applications a ON a.id = m.application_id "
+    "WHERE a.programme_id = :p AND m.starts_on < :wend AND m.due_on >= :wstart) AS w WHERE r <= 12 ORDER BY application_id, r",
     "SELECT x.key, i.status, count(*) FROM milestones m JOIN axes x ON x.id = m.axis_id JOIN workflow_instances i ON i.id = m.instance_id "
     "JOIN applications a ON a.id = m.application_id WHERE a.programme_id = :p GROUP BY x.key, i.status",
     "SELECT m.title, m.due_on, i.status FROM milestones m JOIN workflow_instances i ON i.id = m.instance_id JOIN applications a ON a.id = m.application_id "
@@ -71,7 +78,8 @@ def timed(fn, repeats: int) -> float:
 def bare_dashboard(programme_id: int) -> str:
     """The dashboard's rows read with plain SQL and written as one bare HTML table (no access checks, no SVG)."""
     today = utcnow().date()
-    params = {"p": programme_id, "today": today, "soon": today + timedelta(days=30)}
+    start = add_months(today.replace(day=1), -1)
+    params = {"p": programme_id, "today": today, "soon": today + timedelta(days=30), "wstart": start, "wend": add_months(start, WINDOW_MONTHS)}
     out = ["<table>"]
     with db.engine.connect() as conn:
         for sql in BARE_DASHBOARD:

@@ -101,11 +101,28 @@ def load(path: str, seconds: int, script: Path) -> dict:
     return {"rate": rate * (total - errors) / total if total else 0.0, "errors": errors, "total": total}
 
 
+def workers_rss_mb(master: int) -> float:
+    """The resident memory of gunicorn's worker processes (the master's children), summed, in MB (Linux /proc)."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(master):
+            total += int(fields.get("VmRSS", "0 kB").split()[0])
+    return total / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="shorter runs, for a smoke run")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker: more than 1 runs gthread workers")
     args = parser.parse_args()
-    seconds, rounds, pool, workers = (3, 1, 200, 4) if args.quick else (15, 3, 2000, 4)
+    seconds, rounds, pool = (3, 1, 200) if args.quick else (15, 3, 2000)
+    workers, threads = args.workers, args.threads
+    kind = f"{workers} sync workers" if threads == 1 else f"{workers} gthread workers x {threads} threads"
     print(f"govflow served benchmark  {machine_facts()}")
     if shutil.which("wrk") is None:
         print("1. served transitions: skipped, wrk is not installed (apt-get install wrk)")
@@ -135,8 +152,11 @@ def main() -> None:
             "GOVFLOW_SEQUENCER": "off",
             "SECRET_KEY": "bench",
         }
+        threading = ["-k", "gthread", "--threads", str(threads)] if threads > 1 else []
         server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{PORT}", "--log-level", "warning", "served_app:app"], cwd=ROOT / "bench", env=env
+            [str(BIN / "gunicorn"), "-w", str(workers), *threading, "-b", f"127.0.0.1:{PORT}", "--log-level", "warning", "served_app:app"],
+            cwd=ROOT / "bench",
+            env=env,
         )
         sequencer = subprocess.Popen([str(BIN / "govflow"), "log", "sequencer", "--interval", "0.5"], env=sequencer_env, stdout=subprocess.DEVNULL)
         try:
@@ -147,6 +167,7 @@ def main() -> None:
             for _ in range(rounds):
                 for name in ("bare", "govflow"):
                     results[name].append(load(f"/bench/{name}", seconds, script))
+            memory = workers_rss_mb(server.pid)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
@@ -161,9 +182,10 @@ def main() -> None:
     b = statistics.median(r["rate"] for r in results["bare"])
     conflicts = sum(r["errors"] for r in results["govflow"])
     print(
-        f"1. transitions per second, 8 concurrent clients (wrk), gunicorn {workers} sync workers on PostgreSQL, {seconds} s runs, median of {rounds}: "
+        f"1. transitions per second, 8 concurrent clients (wrk), gunicorn {kind} on PostgreSQL, {seconds} s runs, median of {rounds}: "
         f"govflow {g:.0f}/s ({conflicts} answered 409 on a row another client moved), bare Flask ORM step {b:.0f}/s, ratio {g / b:.2f} (target >= 0.7); "
-        f"the log's sequencer (its own process) had integrated {integrated} entries with {pending} pending when the load stopped"
+        f"the log's sequencer (its own process) had integrated {integrated} entries with {pending} pending when the load stopped; "
+        f"the workers' resident memory after the load: {memory:.0f} MB in all"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from .. import bounds
 from ..attestations.models import Attestation
 from ..charters.models import Commitment, Signature
 from ..extensions import db
@@ -105,7 +107,7 @@ def _signatures_query(filters: RegisterFilters) -> sa.Select:
 
 #: Counting stops here: beyond, the page says "more than" this many (a count over a million rows is not cheap).
 COUNT_LIMIT = 10_000
-_CURSOR = re.compile(r"^(\d{8}T\d{12})\.(\d{1,18})$")
+_CURSOR = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{6})\.(\d{1,18})$")
 
 
 def encode_cursor(signature: Signature) -> str:
@@ -118,10 +120,12 @@ def decode_cursor(text: str | None) -> tuple[datetime, int] | None:
     found = _CURSOR.match(text or "")
     if not found:
         return None
-    try:
-        return datetime.strptime(found[1], "%Y%m%dT%H%M%S%f"), int(found[2])
-    except ValueError:
+    year, month, day, hour, minute, second, micro, ident = (int(part) for part in found.groups())
+    if not (1 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]):
         return None
+    if hour > 23 or minute > 59 or second > 59 or ident > bounds.MAX_ID:
+        return None
+    return datetime(year, month, day, hour, minute, second, micro), ident
 
 
 @dataclass

@@ -698,12 +698,9 @@ def dashboard(programme_id: int):
 def _month_arg(name: str) -> date | None:
     """A month from the query string (``2024-01``), within the dates anyone may enter; None otherwise."""
     text = request.args.get(name, "")
-    if not re.fullmatch(r"\d{4}-\d{2}", text):
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text) or int(text[:4]) < 1:
         return None
-    try:
-        month = date(int(text[:4]), int(text[5:]), 1)
-    except ValueError:
-        return None
+    month = date(int(text[:4]), int(text[5:]), 1)
     return month if bounds.date_in_range(month) and bounds.date_in_range(cohort.add_months(month, cohort.WINDOW_MONTHS)) else None
 
 
